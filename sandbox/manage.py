@@ -1,0 +1,197 @@
+"""Start, stop and describe the sandbox: moto server, the Hostinger simulator and the DNS stub, on loopback.
+
+``python -m sandbox.manage up``    starts them on free ports and writes ``.sandbox/env`` (shell exports)
+                                   and ``.sandbox/endpoints.json`` (what the sandbox inventory reads);
+``python -m sandbox.manage down``  stops exactly the processes ``up`` recorded (checked by command line);
+``python -m sandbox.manage status``says what runs.
+
+Everything listens on 127.0.0.1; credentials are dummies; nothing here can reach AWS or Hostinger.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE_DIR = Path(os.environ.get("LAUNCH_SANDBOX_DIR", ROOT / ".sandbox"))
+INVENTORY_VARS = ROOT / "inventories" / "sandbox" / "group_vars" / "all" / "main.yml"
+DUMMY_KEY = "testing"  # moto accepts anything; real keys start with AKIA/ASIA and are refused by preflight
+
+
+def sandbox_domain() -> str:
+    """The domain the sandbox inventory launches (the simulator must hold that one)."""
+    for line in INVENTORY_VARS.read_text().splitlines():
+        if line.startswith("launch_domain:"):
+            return line.split(":", 1)[1].strip().strip("'\"")
+    raise SystemExit(f"launch_domain is not set in {INVENTORY_VARS}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def load_state() -> dict[str, Any] | None:
+    path = STATE_DIR / "endpoints.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def running(state: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The recorded processes that still run the command we started (a reused pid does not count)."""
+    if not state:
+        return []
+    return [p for p in state.get("processes", []) if alive(p["pid"]) and p["marker"] in cmdline(p["pid"])]
+
+
+def wait_until(check, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception as exc:  # not up yet
+            last = exc
+        time.sleep(0.1)
+    raise SystemExit(f"sandbox: {what} did not come up within {timeout:.0f}s ({last})")
+
+
+def http_ok(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310 - loopback only
+        return r.status == 200
+
+
+def start(name: str, argv: list[str], marker: str, log: Path) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID=DUMMY_KEY, AWS_SECRET_ACCESS_KEY=DUMMY_KEY, PYTHONPATH=str(ROOT))
+    with log.open("ab") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                cwd=ROOT, env=env, start_new_session=True)
+    return {"name": name, "pid": proc.pid, "marker": marker, "log": str(log)}
+
+
+def up(args: argparse.Namespace) -> int:
+    state = load_state()
+    if running(state):
+        pids = ", ".join(f"{p['name']}={p['pid']}" for p in running(state))
+        print(f"sandbox: already running ({pids}, started {state['started']}); `make sandbox-down` stops it.")
+        return 1
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    domain = (args.domain or sandbox_domain()).lower()
+    token = secrets.token_hex(16)
+    bindir = Path(sys.executable).parent
+    procs = []
+
+    moto_port = free_port()
+    procs.append(start("moto", [str(bindir / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)],
+                       f"-p {moto_port}", STATE_DIR / "moto.log"))
+    sim_port_file = STATE_DIR / "hostinger.port"
+    sim_port_file.unlink(missing_ok=True)
+    procs.append(start("hostinger", [sys.executable, "-m", "sandbox.hostinger_sim", "--domain", domain,
+                                     "--token", token, "--port-file", str(sim_port_file)],
+                       "sandbox.hostinger_sim", STATE_DIR / "hostinger.log"))
+    dns_port_file = STATE_DIR / "dns.port"
+    dns_port_file.unlink(missing_ok=True)
+    procs.append(start("dns", [sys.executable, "-m", "sandbox.dns_stub", "--domain", domain,
+                               "--port-file", str(dns_port_file)], "sandbox.dns_stub", STATE_DIR / "dns.log"))
+    # Record the processes first, so `down` can stop them even if a readiness wait fails.
+    state = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "domain": domain, "processes": procs}
+    (STATE_DIR / "endpoints.json").write_text(json.dumps(state, indent=2))
+
+    aws_url = f"http://127.0.0.1:{moto_port}"
+    wait_until(lambda: http_ok(aws_url + "/moto-api/"), "moto server")
+    wait_until(lambda: sim_port_file.exists() and sim_port_file.read_text(), "Hostinger simulator")
+    sim_url = f"http://127.0.0.1:{sim_port_file.read_text()}"
+    wait_until(lambda: http_ok(sim_url + "/__sim/state"), "Hostinger simulator")
+    wait_until(lambda: dns_port_file.exists() and dns_port_file.read_text(), "DNS stub")
+    dns_server = f"127.0.0.1:{dns_port_file.read_text()}"
+
+    state.update(aws_endpoint_url=aws_url, hostinger_api_url=sim_url, hostinger_api_token=token,
+                 dns_servers=[dns_server], aws_access_key=DUMMY_KEY, aws_secret_key=DUMMY_KEY)
+    (STATE_DIR / "endpoints.json").write_text(json.dumps(state, indent=2))
+    exports = {
+        "AWS_ENDPOINT_URL": aws_url, "AWS_ACCESS_KEY_ID": DUMMY_KEY, "AWS_SECRET_ACCESS_KEY": DUMMY_KEY,
+        "AWS_EC2_METADATA_DISABLED": "true", "HOSTINGER_API_URL": sim_url, "HOSTINGER_API_TOKEN": token,
+        "LAUNCH_SANDBOX_DIR": str(STATE_DIR),
+    }
+    lines = ["# written by `make sandbox-up`; source it to point a shell at the sandbox",
+             "unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN"]
+    lines += [f"export {k}={v}" for k, v in exports.items()]
+    (STATE_DIR / "env").write_text("\n".join(lines) + "\n")
+    print(f"sandbox: up for {domain}: AWS (moto) {aws_url}, Hostinger simulator {sim_url}, DNS {dns_server}")
+    print(f"sandbox: `. {STATE_DIR / 'env'}` points a shell at it; `make sandbox-down` stops it.")
+    return 0
+
+
+def down(_: argparse.Namespace) -> int:
+    state = load_state()
+    procs = running(state)
+    for p in procs:
+        try:
+            os.killpg(p["pid"], signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(alive(p["pid"]) for p in procs):
+        time.sleep(0.1)
+    for p in procs:
+        if alive(p["pid"]):
+            os.killpg(p["pid"], signal.SIGKILL)
+    for name in ("endpoints.json", "env", "hostinger.port", "dns.port"):
+        (STATE_DIR / name).unlink(missing_ok=True)
+    print(f"sandbox: stopped {len(procs)} process(es)" if procs else "sandbox: nothing was running")
+    return 0
+
+
+def status(_: argparse.Namespace) -> int:
+    state = load_state()
+    procs = running(state)
+    if not procs:
+        print("sandbox: not running")
+        return 3
+    print(json.dumps({k: v for k, v in state.items() if k != "hostinger_api_token"}, indent=2))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    u = sub.add_parser("up")
+    u.add_argument("--domain", help="domain to seed (default: launch_domain of inventories/sandbox)")
+    sub.add_parser("down")
+    sub.add_parser("status")
+    args = p.parse_args(argv)
+    return {"up": up, "down": down, "status": status}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
