@@ -92,7 +92,8 @@ def http_ok(url: str) -> bool:
 
 def start(name: str, argv: list[str], marker: str, log: Path) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ACCESS_KEY_ID=DUMMY_KEY, AWS_SECRET_ACCESS_KEY=DUMMY_KEY, PYTHONPATH=str(ROOT))
+    env.update(AWS_ACCESS_KEY_ID=DUMMY_KEY, AWS_SECRET_ACCESS_KEY=DUMMY_KEY, PYTHONPATH=str(ROOT),
+               AWS_EC2_METADATA_DISABLED="true")
     with log.open("ab") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 cwd=ROOT, env=env, start_new_session=True)
@@ -108,6 +109,8 @@ def up(args: argparse.Namespace) -> int:
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     domain = (args.domain or sandbox_domain()).lower()
     token = secrets.token_hex(16)
+    # A dummy, but a distinctive one, so the tests can prove it never shows in output at -vvv.
+    secret_key = "sandbox-secret-" + secrets.token_hex(8)
     bindir = Path(sys.executable).parent
     procs = []
 
@@ -136,10 +139,10 @@ def up(args: argparse.Namespace) -> int:
     dns_server = f"127.0.0.1:{dns_port_file.read_text()}"
 
     state.update(aws_endpoint_url=aws_url, hostinger_api_url=sim_url, hostinger_api_token=token,
-                 dns_servers=[dns_server], aws_access_key=DUMMY_KEY, aws_secret_key=DUMMY_KEY)
+                 dns_servers=[dns_server], aws_access_key=DUMMY_KEY, aws_secret_key=secret_key)
     (STATE_DIR / "endpoints.json").write_text(json.dumps(state, indent=2))
     exports = {
-        "AWS_ENDPOINT_URL": aws_url, "AWS_ACCESS_KEY_ID": DUMMY_KEY, "AWS_SECRET_ACCESS_KEY": DUMMY_KEY,
+        "AWS_ENDPOINT_URL": aws_url, "AWS_ACCESS_KEY_ID": DUMMY_KEY, "AWS_SECRET_ACCESS_KEY": secret_key,
         "AWS_EC2_METADATA_DISABLED": "true", "HOSTINGER_API_URL": sim_url, "HOSTINGER_API_TOKEN": token,
         "LAUNCH_SANDBOX_DIR": str(STATE_DIR),
     }
@@ -178,7 +181,7 @@ def status(_: argparse.Namespace) -> int:
     if not procs:
         print("sandbox: not running")
         return 3
-    print(json.dumps({k: v for k, v in state.items() if k != "hostinger_api_token"}, indent=2))
+    print(json.dumps({k: v for k, v in state.items() if k not in ("hostinger_api_token", "aws_secret_key")}, indent=2))
     return 0
 
 

@@ -262,8 +262,9 @@ def hostinger_record_sets(zone_json, domain):
 
 
 def plan_import(record_sets, domain):
-    """Split Hostinger record sets into what Route 53 can take as is, ALIAS sets to flatten, and what
-    cannot be carried over (each with its reason). Nothing is dropped without a line in ``not_carried``."""
+    """Split Hostinger record sets into what Route 53 can take as is, ALIAS sets to flatten, and what is
+    deliberately not carried over (each with its reason). Nothing is dropped without a line in
+    ``not_carried``; a served record Route 53 cannot hold raises RecordError instead."""
     apex = domain.lower().rstrip(".") + "."
     importable, aliases, not_carried = [], [], []
     for rs in record_sets:
@@ -283,8 +284,10 @@ def plan_import(record_sets, domain):
         try:
             importable.append(normalize_record(rs, domain))
         except RecordError as exc:
-            not_carried.append({"name": rs["name"], "type": rs["type"], "values": rs["values"],
-                                "reason": str(exc)})
+            # Not a skip: a record the domain serves today that Route 53 cannot hold would vanish at cutover.
+            raise RecordError("the Hostinger record set %s %s cannot be carried into Route 53: %s. Fix it at"
+                              " Hostinger (or in records_file) and run again; nothing was written"
+                              % (rs["name"], rs["type"], exc))
     return importable, aliases, not_carried
 
 

@@ -1,0 +1,56 @@
+# directfanz.launch - the two commands: `make sandbox` (rehearse the launch locally) and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PYTHONPATH := $(CURDIR)
+COLLECTION_LINK := .cache/collections/ansible_collections/directfanz/launch
+
+.PHONY: help venv sandbox sandbox-up sandbox-down test unit integration molecule lint sanity bench clean
+
+help:
+	@echo "make sandbox       rehearse the launch against local stand-ins (moto, Hostinger simulator, DNS)"
+	@echo "make sandbox-up    start the stand-ins and leave them running (.sandbox/env); make sandbox-down stops them"
+	@echo "make test          install what is needed into .venv and run every test layer"
+	@echo "make bench         benchmarks (figures printed beside their anchors)"
+
+$(VENV)/.installed: requirements.txt requirements-test.txt constraints.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-test.txt -c constraints.txt
+	touch $@
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../../.. $@
+
+venv: $(VENV)/.installed $(COLLECTION_LINK)
+
+sandbox-up: venv
+	$(BIN)/python -m sandbox.manage up
+
+sandbox-down:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m sandbox.manage down; else $(PY) -m sandbox.manage down; fi
+
+# Up, the whole site run, a short summary, down - down also when the run fails.
+sandbox: venv
+	@$(BIN)/python -m sandbox.manage up
+	@set -o pipefail; rc=0; \
+	  $(BIN)/ansible-playbook site.yml -i inventories/sandbox | tee .sandbox/site.log || rc=$$?; \
+	  $(BIN)/python -m tools.summary .sandbox/site.log || true; \
+	  $(BIN)/python -m sandbox.manage down; exit $$rc
+
+test: venv
+	$(BIN)/python -m tools.run_tests
+
+unit: venv
+	$(BIN)/python -m pytest -q tests/unit
+
+bench: venv
+	$(BIN)/python -m tools.bench
+
+clean: sandbox-down
+	rm -rf .cache .pytest_cache tests/output

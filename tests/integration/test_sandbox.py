@@ -1,0 +1,42 @@
+"""The sandbox itself: loopback only, one at a time, and `down` stops exactly what `up` started."""
+
+import ipaddress
+import json
+import os
+import subprocess
+import sys
+from urllib.parse import urlparse
+
+from conftest import ROOT
+
+
+def manage(env, *args):
+    return subprocess.run([sys.executable, "-m", "sandbox.manage", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_everything_is_on_loopback_with_dummy_credentials(sandbox):
+    for key in ("aws_endpoint_url", "hostinger_api_url"):
+        assert ipaddress.ip_address(urlparse(sandbox[key]).hostname).is_loopback
+    assert all(s.startswith("127.") for s in sandbox["dns_servers"])
+    env_file = open(os.path.join(sandbox["dir"], "env")).read()
+    assert "export AWS_ENDPOINT_URL=%s" % sandbox["aws_endpoint_url"] in env_file
+    assert "export AWS_ACCESS_KEY_ID=testing" in env_file and "unset AWS_PROFILE" in env_file
+
+
+def test_a_second_up_says_one_is_running(sandbox):
+    second = manage(sandbox["env"], "up")
+    assert second.returncode == 1 and "already running" in second.stdout
+
+
+def test_up_and_down_on_free_ports_stop_exactly_what_was_started(tmp_path):
+    env = dict(os.environ, LAUNCH_SANDBOX_DIR=str(tmp_path), PYTHONPATH=str(ROOT))
+    assert manage(env, "up").returncode == 0
+    state = json.loads((tmp_path / "endpoints.json").read_text())
+    pids = [p["pid"] for p in state["processes"]]
+    assert len(pids) == 3
+    down = manage(env, "down")
+    assert down.returncode == 0 and "stopped 3 process(es)" in down.stdout
+    for pid in pids:
+        assert not os.path.exists("/proc/%d" % pid) or open("/proc/%d/stat" % pid).read().split()[2] == "Z"
+    assert manage(env, "status").returncode == 3
