@@ -153,7 +153,8 @@ def sandbox_problems(p):
         if not is_loopback_host(url_host(url)):
             problems.append("%s=%s is not on loopback" % (name, url))
     if not p["hostinger_api_url"] or not is_loopback_host(url_host(p["hostinger_api_url"])):
-        problems.append("the Hostinger API URL %r is not the loopback simulator" % (p["hostinger_api_url"] or PUBLIC_API_URL))
+        problems.append("the Hostinger API URL %r is not the loopback simulator"
+                        % (p["hostinger_api_url"] or PUBLIC_API_URL))
     for server in p["dns_servers"]:
         try:
             if not is_loopback_server(server):

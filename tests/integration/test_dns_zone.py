@@ -3,7 +3,7 @@ runs it: twice (changed=0 the second time), in check mode on a fresh sandbox, an
 
 import json
 
-from conftest import ROOT, playbook, post, record_sets, route53
+from conftest import playbook, post, record_sets, route53
 
 TAGS = ["--tags", "preflight,dns_zone"]
 
