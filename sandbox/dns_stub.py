@@ -94,7 +94,7 @@ def serve(names: dict[str, dict[str, list[str]]], host: str = "127.0.0.1", port:
 
 def free_udp_tcp_port(host: str = "127.0.0.1") -> int:
     """A port free for both UDP and TCP (asked of the kernel, not assumed)."""
-    for _ in range(50):
+    for attempt in range(50):  # noqa: B007 - a bounded number of tries
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
             u.bind((host, 0))
             port = u.getsockname()[1]
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port-file")
     args = p.parse_args(argv)
     port = args.port or free_udp_tcp_port(args.host)
-    udp, _ = serve(load_names(args.domain.lower()), args.host, port)
+    udp, dummy = serve(load_names(args.domain.lower()), args.host, port)
     if args.port_file:
         Path(args.port_file).write_text(str(udp.server_address[1]))
     try:

@@ -155,7 +155,7 @@ def up(args: argparse.Namespace) -> int:
     return 0
 
 
-def down(_: argparse.Namespace) -> int:
+def down(args: argparse.Namespace) -> int:
     state = load_state()
     procs = running(state)
     for p in procs:
@@ -175,7 +175,7 @@ def down(_: argparse.Namespace) -> int:
     return 0
 
 
-def status(_: argparse.Namespace) -> int:
+def status(args: argparse.Namespace) -> int:
     state = load_state()
     procs = running(state)
     if not procs:

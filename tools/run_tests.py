@@ -22,7 +22,7 @@ BIN = Path(sys.executable).parent
 def run(name: str, argv: list[str], env: dict[str, str] | None = None) -> tuple[str, bool, float]:
     print(f"\n=== {name}: {' '.join(argv)}", flush=True)
     start = time.monotonic()
-    ok = subprocess.run(argv, cwd=ROOT, env=env).returncode == 0
+    ok = subprocess.run(argv, check=False, cwd=ROOT, env=env).returncode == 0
     took = time.monotonic() - start
     print(f"=== {name}: {'passed' if ok else 'FAILED'} in {took:.0f}s", flush=True)
     return name, ok, took
@@ -32,13 +32,13 @@ def molecule() -> tuple[str, bool, float]:
     """Molecule needs a running sandbox: a private one, fresh, stopped afterwards whatever happens."""
     with tempfile.TemporaryDirectory(prefix="launch-molecule-") as state:
         env = dict(os.environ, LAUNCH_SANDBOX_DIR=state, PYTHONPATH=str(ROOT))
-        up = subprocess.run([sys.executable, "-m", "sandbox.manage", "up"], cwd=ROOT, env=env)
+        up = subprocess.run([sys.executable, "-m", "sandbox.manage", "up"], check=False, cwd=ROOT, env=env)
         if up.returncode != 0:
             return "molecule", False, 0.0
         try:
             return run("molecule", [str(BIN / "molecule"), "test", "-s", "route53_zone"], env)
         finally:
-            subprocess.run([sys.executable, "-m", "sandbox.manage", "down"], cwd=ROOT, env=env)
+            subprocess.run([sys.executable, "-m", "sandbox.manage", "down"], check=False, cwd=ROOT, env=env)
 
 
 def main() -> int:
@@ -56,7 +56,7 @@ def main() -> int:
     print("\n=== summary")
     for name, ok, took in results:
         print(f"  {name:<13} {'passed' if ok else 'FAILED'}  {took:6.0f}s")
-    passed = sum(ok for _, ok, _ in results)
+    passed = sum(result[1] for result in results)
     failed = len(results) - passed
     print(f"layers: {passed} passed, {failed} failed")
     return 0 if failed == 0 else 1

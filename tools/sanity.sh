@@ -22,8 +22,9 @@ cp "$root/tools/get_pip_standin.py" "$HOME/.ansible/test/cache/get_pip_${pip_ver
 mkdir -p "$dest" "$base/ansible_collections/amazon"
 site=$("$root/.venv/bin/python" -c 'import ansible_collections.amazon.aws as m; print(list(m.__path__)[0])')
 ln -sfn "$site" "$base/ansible_collections/amazon/aws"
-rsync -a --delete --exclude .git --exclude .venv --exclude .cache --exclude .sandbox --exclude .ansible \
-  --exclude tests/output --exclude '__pycache__' --exclude .pytest_cache --exclude .ruff_cache \
-  "$root/" "$dest/"
+rm -rf "$dest" && mkdir -p "$dest"
+tar -C "$root" --exclude=./.git --exclude=./.venv --exclude=./.cache --exclude=./.sandbox --exclude=./.ansible \
+  --exclude=./tests/output --exclude=__pycache__ --exclude=.pytest_cache --exclude=.ruff_cache -cf - . \
+  | tar -C "$dest" -xf -
 cd "$dest"
 exec "$venv/bin/ansible-test" sanity --local --requirements --python 3.11 "$@"

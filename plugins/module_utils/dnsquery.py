@@ -33,7 +33,7 @@ def parse_server(server):
         text = str(server).strip()
         port = 53
         if text.startswith("["):
-            address, _, rest = text[1:].partition("]")
+            address, dummy, rest = text[1:].partition("]")
             if rest:
                 if not rest.startswith(":"):
                     raise ValueError("DNS server %r is malformed; %s" % (server, accepted))

@@ -18,7 +18,7 @@ description:
     registrar C(ALIAS) is flattened to C(A)/C(AAAA) by resolving its target (with a warning), long TXT
     strings are split to 255 characters - and lists everything that is not carried over with the reason.
   - Read-only; makes no change anywhere.
-author: directfanz.launch contributors
+author: DirectFanz platform team (@directfanz)
 options:
   domain:
     description: The domain (zone apex), for example C(example.com).
@@ -53,6 +53,7 @@ attributes:
     description: Read-only; behaves the same in check mode.
   diff_mode:
     support: none
+    description: Changes nothing, so there is nothing to diff.
 notes:
   - Requires the C(hostinger-api) and C(dnspython) Python packages on the host that runs it.
 """

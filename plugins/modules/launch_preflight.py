@@ -19,7 +19,7 @@ description:
     and must not carry real-looking AWS keys. A C(production) run must not carry endpoint overrides.
   - Then asks STS who the credentials are and, when O(aws_account_id) is set, refuses another account.
   - Changes nothing.
-author: directfanz.launch contributors
+author: DirectFanz platform team (@directfanz)
 options:
   environment:
     description: Which environment the inventory describes.
@@ -57,6 +57,7 @@ attributes:
     description: Read-only; runs the same in check mode.
   diff_mode:
     support: none
+    description: Changes nothing, so there is nothing to diff.
 """
 
 EXAMPLES = r"""

@@ -20,7 +20,7 @@ description:
     a set, TXT strings split at 255 characters - and sends only what differs (C(CREATE) for new sets,
     C(UPSERT) for changed ones). Record sets not listed are never touched.
   - Every record is validated before any API call; a bad one fails the task with nothing written.
-author: directfanz.launch contributors
+author: DirectFanz platform team (@directfanz)
 options:
   zone:
     description: Name of the hosted zone. One of O(zone) or O(hosted_zone_id) is required.
@@ -243,8 +243,8 @@ def main():
     if module._diff:
         before = dict((key(c["before"]), describe(c["before"])) for c in changes if c["before"])
         after = dict((key(c["record"]), describe(c["record"])) for c in changes if c["action"] != "DELETE")
-        result["diff"] = {"before": "".join(v + "\n" for _, v in sorted(before.items())),
-                          "after": "".join(v + "\n" for _, v in sorted(after.items()))}
+        result["diff"] = {"before": "".join(before[k] + "\n" for k in sorted(before)),
+                          "after": "".join(after[k] + "\n" for k in sorted(after))}
     module.exit_json(**result)
 
 

@@ -20,14 +20,14 @@ BIN = Path(sys.executable).parent
 def sandbox(tmp_path_factory):
     state_dir = tmp_path_factory.mktemp("sandbox")
     env = dict(os.environ, LAUNCH_SANDBOX_DIR=str(state_dir), PYTHONPATH=str(ROOT))
-    up = subprocess.run([sys.executable, "-m", "sandbox.manage", "up"], cwd=ROOT, env=env, capture_output=True,
+    up = subprocess.run([sys.executable, "-m", "sandbox.manage", "up"], check=False, cwd=ROOT, env=env, capture_output=True,
                         text=True, timeout=120)
     assert up.returncode == 0, up.stdout + up.stderr
     info = json.loads((state_dir / "endpoints.json").read_text())
     info["dir"] = str(state_dir)
     info["env"] = env
     yield info
-    subprocess.run([sys.executable, "-m", "sandbox.manage", "down"], cwd=ROOT, env=env, timeout=60)
+    subprocess.run([sys.executable, "-m", "sandbox.manage", "down"], check=False, cwd=ROOT, env=env, timeout=60)
 
 
 def post(url, body=None, method="POST"):
@@ -62,7 +62,7 @@ class Run:
         self.rc = proc.returncode
         self.out = proc.stdout + proc.stderr
         m = re.search(r"launch_controller\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", self.out)
-        self.ok, self.changed, _, self.failed = map(int, m.groups()) if m else (None,) * 4
+        self.ok, self.changed, self.unreachable, self.failed = map(int, m.groups()) if m else (None,) * 4
 
 
 def playbook(sandbox, *args, inventory="inventories/sandbox", env=None, playbook_file="site.yml"):
@@ -71,6 +71,6 @@ def playbook(sandbox, *args, inventory="inventories/sandbox", env=None, playbook
     for key in [k for k in run_env if k.startswith("AWS_") or k.startswith("HOSTINGER_")]:
         run_env.pop(key)  # the inventory must carry everything, as for a user who did not source .sandbox/env
     run_env.update(env or {})
-    proc = subprocess.run([str(BIN / "ansible-playbook"), playbook_file, "-i", inventory, *args], cwd=ROOT,
+    proc = subprocess.run([str(BIN / "ansible-playbook"), playbook_file, "-i", inventory, *args], check=False, cwd=ROOT,
                           env=run_env, capture_output=True, text=True, timeout=600)
     return Run(proc)

@@ -11,7 +11,8 @@ from conftest import ROOT
 
 
 def manage(env, *args):
-    return subprocess.run([sys.executable, "-m", "sandbox.manage", *args], cwd=ROOT, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "sandbox.manage", *args], check=False, cwd=ROOT, env=env,
+                          capture_output=True,
                           text=True, timeout=120)
 
 

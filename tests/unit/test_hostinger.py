@@ -72,7 +72,7 @@ def test_put_nameservers_validates_like_the_api(sim):
 
 
 def test_zone_is_read_and_the_request_logged(sim):
-    c, _ = client(sim)
+    c = client(sim)[0]
     zone = c.zone(DOMAIN)
     assert any(r["type"] == "ALIAS" for r in zone)
     last = admin(sim, "/__sim/requests", "GET")[-1]

@@ -92,13 +92,13 @@ def test_unknown_hostinger_type_is_refused_with_the_known_types():
 
 def test_alias_flattening_explicit_records_win_and_failures_are_listed():
     sets = R.hostinger_record_sets(hostinger_zone(), ZONE)
-    importable, aliases, _ = R.plan_import(sets, ZONE)
+    importable, aliases = R.plan_import(sets, ZONE)[:2]
     answers = {"cdn.example.net.": {"A": ["192.0.2.20"], "AAAA": ["2001:db8::20"]}}
     extra, not_carried, warnings = R.flatten_aliases(aliases, answers, importable)
     assert [R.key(r) for r in extra] == [("example.com.", "AAAA")]
     assert "explicit A record set" in not_carried[0]["reason"]
     assert len(warnings) == 1 and "flattened" in warnings[0]
-    extra, not_carried, _ = R.flatten_aliases(aliases, {"cdn.example.net.": {"error": "A: NXDOMAIN"}}, [])
+    extra, not_carried = R.flatten_aliases(aliases, {"cdn.example.net.": {"error": "A: NXDOMAIN"}}, [])[:2]
     assert extra == [] and "did not resolve" in not_carried[0]["reason"]
 
 
@@ -114,9 +114,9 @@ def test_plan_changes_creates_upserts_and_leaves_equal_sets_alone():
         ("CREATE", "api.example.com."), ("CREATE", "example.com.")]
     assert len(unchanged) == 2
     changed = [rec("www", "CNAME", 60, "example.com.")]
-    changes, _ = R.plan_changes(changed, existing)
+    changes = R.plan_changes(changed, existing)[0]
     assert [c["action"] for c in changes] == ["UPSERT"]
-    changes, _ = R.plan_changes(changed, existing, state="absent")
+    changes = R.plan_changes(changed, existing, state="absent")[0]
     assert changes[0]["action"] == "DELETE" and changes[0]["record"]["ttl"] == 300  # deletes what exists
 
 

@@ -1,0 +1,135 @@
+"""`make bench`: figures printed beside the anchor measured in the same run, as ratios.
+
+1. The sandbox launch, `site.yml --tags preflight,dns_zone`: first run and re-run (wall s, tasks, changed).
+2. Importing 50 records into Route 53 on the same moto server: our batched module in one task versus
+   `amazon.aws.route53` looped over the records (the anchor: what a user of amazon.aws writes).
+Each import runs against its own fresh hosted zone; every figure is the median of --repeat runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def playbook(args: list[str], env: dict[str, str]) -> tuple[float, str]:
+    start = time.monotonic()
+    proc = subprocess.run([str(BIN / "ansible-playbook"), *args], check=False, cwd=ROOT, env=env, capture_output=True,
+                          text=True)
+    took = time.monotonic() - start
+    if proc.returncode != 0:
+        sys.exit("bench: ansible-playbook %s failed:\n%s" % (" ".join(args), proc.stdout[-3000:] + proc.stderr[-2000:]))
+    return took, proc.stdout
+
+
+def recap(out: str) -> tuple[int, int]:
+    m = re.search(r"ok=(\d+)\s+changed=(\d+)", out)
+    return int(m.group(1)), int(m.group(2))
+
+
+IMPORT_PLAY = """
+- name: Import records
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
+    bench_records: {records}
+  # no `region` in module_defaults: amazon.aws.route53 has its own `region` option (latency routing),
+  # which a group default would set; the region comes from AWS_DEFAULT_REGION instead.
+  environment: {{AWS_DEFAULT_REGION: us-east-1}}
+  module_defaults:
+    group/amazon.aws.aws: &d {{endpoint_url: "{endpoint}", access_key: testing, secret_key: "{secret}"}}
+    group/directfanz.launch.aws: *d
+  tasks:
+{task}
+"""
+
+BATCHED = """    - name: Write all records in one batched change
+      directfanz.launch.route53_records:
+        hosted_zone_id: "{zone_id}"
+        records: "{{{{ bench_records }}}}"
+"""
+
+LOOPED = """    - name: Write each record with amazon.aws.route53
+      amazon.aws.route53:
+        state: present
+        hosted_zone_id: "{zone_id}"
+        record: "{{{{ item.name }}}}"
+        type: "{{{{ item.type }}}}"
+        ttl: "{{{{ item.ttl }}}}"
+        value: "{{{{ item['values'] }}}}"
+      loop: "{{{{ bench_records }}}}"
+"""
+
+
+def import_once(kind: str, info: dict, env: dict[str, str], tmp: Path, n: int, run_id: int) -> float:
+    r53 = boto3.client("route53", region_name="us-east-1", endpoint_url=info["aws_endpoint_url"],
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    zone_name = "bench-%s-%d.example.com" % (kind, run_id)
+    zone_id = r53.create_hosted_zone(Name=zone_name, CallerReference="%s-%d-%f" % (kind, run_id, time.time()))[
+        "HostedZone"]["Id"].split("/")[-1]
+    records = [{"name": "h%02d.%s." % (i, zone_name), "type": "A", "ttl": 300, "values": ["192.0.2.%d" % (i + 1)]}
+               for i in range(n)]
+    task = (BATCHED if kind == "batched" else LOOPED).format(zone_id=zone_id)
+    play = IMPORT_PLAY.format(records=json.dumps(records), endpoint=info["aws_endpoint_url"],
+                              secret=info["aws_secret_key"], task=task)
+    path = tmp / ("import-%s-%d.yml" % (kind, run_id))
+    path.write_text(play)
+    took, out = playbook([str(path), "-i", "localhost,"], env)
+    got = [r for r in r53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"] if r["Type"] == "A"]
+    assert len(got) == n, "bench: %s import wrote %d of %d records" % (kind, len(got), n)
+    return took
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--records", type=int, default=50)
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory(prefix="launch-bench-") as state:
+        tmp = Path(state)
+        env = dict(os.environ, LAUNCH_SANDBOX_DIR=state, PYTHONPATH=str(ROOT), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+        env = {k: v for k, v in env.items() if not k.startswith(("AWS_", "HOSTINGER_"))}
+        subprocess.run([sys.executable, "-m", "sandbox.manage", "up"], cwd=ROOT, env=env, check=True,
+                       capture_output=True)
+        try:
+            info = json.loads((tmp / "endpoints.json").read_text())
+            print("== site.yml --tags preflight,dns_zone against the sandbox (moto server + Hostinger simulator)")
+            first, out1 = playbook(["site.yml", "-i", "inventories/sandbox", "--tags", "preflight,dns_zone"], env)
+            again, out2 = playbook(["site.yml", "-i", "inventories/sandbox", "--tags", "preflight,dns_zone"], env)
+            for label, took, out in (("first run", first, out1), ("re-run", again, out2)):
+                tasks, changed = recap(out)
+                print("  %-9s %6.2f s  tasks=%d changed=%d" % (label, took, tasks, changed))
+
+            print("== importing %d records into Route 53 (same moto server, fresh zone each, median of %d)"
+                  % (args.records, args.repeat))
+            batched = [import_once("batched", info, env, tmp, args.records, i) for i in range(args.repeat)]
+            looped = [import_once("looped", info, env, tmp, args.records, i) for i in range(args.repeat)]
+            b, loop = statistics.median(batched), statistics.median(looped)
+            print("  directfanz.launch.route53_records, one task:   %6.2f s  (runs: %s)"
+                  % (b, ", ".join("%.2f" % x for x in batched)))
+            print("  amazon.aws.route53 looped over the records:    %6.2f s  (runs: %s)  <- anchor"
+                  % (loop, ", ".join("%.2f" % x for x in looped)))
+            print("  ratio anchor/ours: %.1fx faster" % (loop / b))
+        finally:
+            subprocess.run([sys.executable, "-m", "sandbox.manage", "down"], check=False, cwd=ROOT, env=env,
+                           capture_output=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
