@@ -41,3 +41,23 @@ def test_up_and_down_on_free_ports_stop_exactly_what_was_started(tmp_path):
     for pid in pids:
         assert not os.path.exists("/proc/%d" % pid) or open("/proc/%d/stat" % pid).read().split()[2] == "Z"
     assert manage(env, "status").returncode == 3
+
+
+def test_any_domain_works_not_only_directfanz(tmp_path):
+    """A sandbox seeded for another domain, launched with -e launch_domain: the zone is that domain's."""
+    from conftest import playbook, record_sets
+
+    domain = "creator-platform.co.uk"
+    env = dict(os.environ, LAUNCH_SANDBOX_DIR=str(tmp_path), PYTHONPATH=str(ROOT))
+    assert manage(env, "up", "--domain", domain).returncode == 0
+    try:
+        info = json.loads((tmp_path / "endpoints.json").read_text())
+        info["env"] = env
+        run = playbook(info, "--tags", "preflight,dns_zone", "-e", "launch_domain=" + domain)
+        assert run.rc == 0, run.out[-3000:]
+        zone, rrsets = record_sets(info)
+        assert zone["Name"] == domain + "."
+        names = {r["Name"] for r in rrsets}
+        assert {"www.%s." % domain, "_dmarc.%s." % domain, "_launch-canary.%s." % domain} <= names
+    finally:
+        manage(env, "down")
