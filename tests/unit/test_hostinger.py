@@ -2,6 +2,7 @@
 on loopback (the simulator runs in a thread; sleeps are recorded, not slept)."""
 
 import json
+import sys
 import threading
 import time
 import urllib.request
@@ -39,6 +40,10 @@ def client(url, **kw):
 
 
 def test_simulator_answers_parse_with_the_official_sdk(sim):
+    # module_utils.hostinger loads only the SDK parts it calls; this test wants the whole package, models
+    # and deserialisation included, so it imports it afresh.
+    for name in [m for m in sys.modules if m == "hostinger_api" or m.startswith("hostinger_api.")]:
+        del sys.modules[name]
     import hostinger_api
     from hostinger_api.api.dns_snapshot_api import DNSSnapshotApi
     from hostinger_api.api.dns_zone_api import DNSZoneApi
