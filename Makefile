@@ -9,7 +9,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PYTHONPATH := $(CURDIR)
 COLLECTION_LINK := .cache/collections/ansible_collections/directfanz/launch
 
-.PHONY: help venv sandbox sandbox-up sandbox-down test unit integration molecule lint sanity bench clean
+.PHONY: constraints help venv sandbox sandbox-up sandbox-down test unit integration molecule lint sanity bench clean
 
 help:
 	@echo "make sandbox       rehearse the launch against local stand-ins (moto, Hostinger simulator, DNS)"
@@ -20,8 +20,17 @@ help:
 $(VENV)/.installed: requirements.txt requirements-test.txt constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements-test.txt -c constraints.txt
+	@# constraints.txt is the whole resolved tree (`make constraints`): installing it without resolution
+	@# takes under 2 minutes here, against about 15 for resolving requirements-test.txt again.
+	$(BIN)/python -m pip install -q --no-deps -r constraints.txt
+	$(BIN)/python -m pip check
 	touch $@
+
+# Re-resolve the pinned tree after changing requirements*.txt.
+constraints:
+	rm -rf .cache/resolve && $(PY) -m venv .cache/resolve
+	.cache/resolve/bin/pip install -q -r requirements-test.txt
+	.cache/resolve/bin/pip freeze --exclude-editable > constraints.txt
 
 $(COLLECTION_LINK):
 	mkdir -p $(dir $@)

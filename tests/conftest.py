@@ -14,7 +14,6 @@ sys.path.insert(0, str(ROOT / ".cache" / "collections"))
 sys.path.insert(0, str(ROOT))
 
 
-
 def pytest_sessionfinish(session, exitstatus):
     """In CI (CI=true) a skipped test is a test that does not exist: fail the run."""
     import os

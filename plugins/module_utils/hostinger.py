@@ -23,7 +23,6 @@ import time
 from ansible.module_utils.basic import env_fallback
 
 
-
 def _load_sdk_parts():
     """Import only the SDK parts we call.
 
@@ -63,8 +62,11 @@ def _import_parts():
     from hostinger_api.api_client import ApiClient
     from hostinger_api.configuration import Configuration
     from hostinger_api.exceptions import ApiException
+    from hostinger_api.models.domains_v1_portfolio_update_nameservers_request import (
+        DomainsV1PortfolioUpdateNameserversRequest)
     return {"ApiClient": ApiClient, "Configuration": Configuration, "ApiException": ApiException,
-            "DNSZoneApi": DNSZoneApi, "DomainsPortfolioApi": DomainsPortfolioApi}
+            "DNSZoneApi": DNSZoneApi, "DomainsPortfolioApi": DomainsPortfolioApi,
+            "NameserversRequest": DomainsV1PortfolioUpdateNameserversRequest}
 
 
 try:
@@ -186,9 +188,25 @@ class HostingerClient:
                             "read the DNS zone of %s" % domain)
 
     def domain(self, domain):
+        """The portfolio entry as raw JSON (``name_servers`` keeps ns3/ns4, which the SDK's model drops)."""
         api = SDK["DomainsPortfolioApi"](self.api)
         return self.request(lambda **kw: api.get_domain_details_v1_without_preload_content(domain, **kw),
                             "read the portfolio entry of %s" % domain)
+
+    def set_nameservers(self, domain, nameservers):
+        """PUT 2-4 name servers (ns1..ns4 in the given order)."""
+        body = SDK["NameserversRequest"](**dict(("ns%d" % (i + 1), ns) for i, ns in enumerate(nameservers)))
+        api = SDK["DomainsPortfolioApi"](self.api)
+        return self.request(
+            lambda **kw: api.update_domain_nameservers_v1_without_preload_content(domain, body, **kw),
+            "set the name servers of %s" % domain)
+
+
+def nameserver_list(name_servers):
+    """ns1..ns4 of a portfolio entry's ``name_servers`` (a dict; some answers use a list), in order."""
+    if isinstance(name_servers, dict):
+        return [name_servers[k] for k in ("ns1", "ns2", "ns3", "ns4") if name_servers.get(k)]
+    return [ns for ns in (name_servers or []) if ns]
 
 
 def _json_or_text(data):

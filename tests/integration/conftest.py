@@ -12,6 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+CLOSED = "http://127.0.0.1:9"  # a closed loopback port: a module that calls it fails to connect
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -74,3 +75,22 @@ def playbook(sandbox, *args, inventory="inventories/sandbox", env=None, playbook
     proc = subprocess.run([str(BIN / "ansible-playbook"), playbook_file, "-i", inventory, *args], check=False, cwd=ROOT,
                           env=run_env, capture_output=True, text=True, timeout=600)
     return Run(proc)
+
+
+def module(name, args, *flags, env=None):
+    """Run one of our modules ad hoc, as `ansible localhost -m directfanz.launch.NAME`; returns (rc, output,
+    the module's result). AWS points at a closed port unless ``env`` says otherwise."""
+    run_env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                   ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+                   AWS_ENDPOINT_URL=CLOSED, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    run_env.pop("HOSTINGER_API_TOKEN", None)
+    run_env.update(env or {})
+    proc = subprocess.run([str(BIN / "ansible"), "localhost", "-i", "localhost,", "-c", "local",
+                           "-e", "ansible_python_interpreter=%s" % sys.executable, *flags,
+                           "-m", "directfanz.launch." + name, "-a", json.dumps(args)],
+                          check=False, cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=120)
+    try:
+        result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    except (ValueError, KeyError, IndexError):
+        result = {}
+    return proc.returncode, proc.stdout + proc.stderr, result
