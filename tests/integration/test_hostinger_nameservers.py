@@ -105,3 +105,23 @@ def test_5xx_and_timeouts_are_retried(fresh):
     assert rc == 0 and result["changed"] is True, out
     statuses = [r["status"] for r in puts(fresh)]
     assert statuses == [503, 503, 200]
+
+
+def test_rollback_playbook_restores_the_backup_and_needs_confirmation(fresh, tmp_path):
+    from conftest import playbook
+
+    backup = tmp_path / "directfanz.io-nameservers.json"
+    assert run(fresh, backup_file=str(backup))[0] == 0
+    assert current(fresh)["ns1"] == ROUTE53[0]
+    refused = playbook(fresh, "-e", "launch_nameserver_backup_file=%s" % backup,
+                       playbook_file="playbooks/rollback_nameservers.yml")
+    assert refused.rc != 0 and "-e launch_rollback_confirm=directfanz.io" in refused.out
+    assert current(fresh)["ns1"] == ROUTE53[0]
+    done = playbook(fresh, "-e", "launch_nameserver_backup_file=%s" % backup, "-e", "launch_rollback_confirm=directfanz.io",
+                    playbook_file="playbooks/rollback_nameservers.yml")
+    assert done.rc == 0 and done.changed == 1, done.out
+    assert current(fresh) == {"ns1": "ns1.dns-parking.com", "ns2": "ns2.dns-parking.com"}
+    assert json.loads((tmp_path / "directfanz.io-nameservers-before-rollback.json").read_text())["nameservers"] == ROUTE53
+    again = playbook(fresh, "-e", "launch_nameserver_backup_file=%s" % backup, "-e", "launch_rollback_confirm=directfanz.io",
+                     playbook_file="playbooks/rollback_nameservers.yml")
+    assert again.rc == 0 and again.changed == 0 and "(already in place)" in again.out
