@@ -9,7 +9,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PYTHONPATH := $(CURDIR)
 COLLECTION_LINK := .cache/collections/ansible_collections/directfanz/launch
 
-.PHONY: constraints help venv sandbox sandbox-up sandbox-down test unit integration molecule lint sanity bench clean
+.PHONY: constraints help system-deps venv sandbox sandbox-up sandbox-down test unit integration molecule lint sanity bench clean
 
 help:
 	@echo "make sandbox       rehearse the launch against local stand-ins (moto, Hostinger simulator, DNS)"
@@ -52,7 +52,11 @@ sandbox: venv
 	  $(BIN)/python -m tools.summary .sandbox/site.log || true; \
 	  $(BIN)/python -m sandbox.manage down; exit $$rc
 
-test: venv
+# Debian packages the DNS tests use (nsd, unbound, dnsutils, ldnsutils), installed when running as root.
+system-deps:
+	bash tools/install_system_deps.sh
+
+test: venv system-deps
 	$(BIN)/python -m tools.run_tests
 
 unit: venv

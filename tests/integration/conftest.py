@@ -90,7 +90,9 @@ def module(name, args, *flags, env=None):
                            "-m", "directfanz.launch." + name, "-a", json.dumps(args)],
                           check=False, cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=120)
     try:
-        result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+        # an action plugin's progress lines come before the callback's JSON document
+        document = proc.stdout[proc.stdout.index("{\n"):] if "{\n" in proc.stdout else proc.stdout
+        result = json.loads(document)["plays"][0]["tasks"][0]["hosts"]["localhost"]
     except (ValueError, KeyError, IndexError):
         result = {}
     return proc.returncode, proc.stdout + proc.stderr, result
