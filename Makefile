@@ -62,7 +62,7 @@ test: venv system-deps
 unit: venv
 	$(BIN)/python -m pytest -q tests/unit
 
-bench: venv
+bench: venv system-deps
 	$(BIN)/python -m tools.bench
 
 clean: sandbox-down

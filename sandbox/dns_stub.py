@@ -20,7 +20,6 @@ from typing import Any
 
 import dns.flags
 import dns.message
-import dns.name
 import dns.opcode
 import dns.rcode
 import dns.rdataclass

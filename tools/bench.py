@@ -3,6 +3,9 @@
 1. The sandbox launch, `site.yml --tags preflight,dns_zone`: first run and re-run (wall s, tasks, changed).
 2. Importing 50 records into Route 53 on the same moto server: our batched module in one task versus
    `amazon.aws.route53` looped over the records (the anchor: what a user of amazon.aws writes).
+3. The propagation matrix: 20 resolvers (2 of them never answer) x 5 names x 3 types, plus the parent and
+   authoritative checks, against real nsd/unbound on loopback (tests/dnslab): `dns_propagation`'s check
+   versus the same queries asked one after another with `dig` (the anchor: what a person scripts).
 Each import runs against its own fresh hosted zone; every figure is the median of --repeat runs.
 """
 
@@ -95,11 +98,63 @@ def import_once(kind: str, info: dict, env: dict[str, str], tmp: Path, n: int, r
     return took
 
 
+def dig(server: dict, name: str, rtype: str, recurse: bool, timeout: int) -> None:
+    subprocess.run(["dig", "@" + server["address"], "-p", str(server["port"]), name, rtype, "+time=%d" % timeout,
+                    "+tries=1", "+norecurse" if not recurse else "+recurse"], check=False, capture_output=True)
+
+
+def propagation_bench(repeat: int) -> None:
+    sys.path.insert(0, str(ROOT / ".cache" / "collections"))
+    from ansible_collections.directfanz.launch.plugins.module_utils.propagation import check
+
+    from tests.dnslab.lab import DnsLab
+
+    names = ["@", "www", "_dmarc", "_launch-canary", "api"]
+    types = ["A", "TXT", "MX"]
+    with tempfile.TemporaryDirectory(prefix="launch-dnsbench-") as work, \
+            DnsLab(work, domain="directfanz.io", resolvers=20) as lab:
+        lab.delegate_to(lab.new_nameservers)
+        lab.make_dead(18)
+        lab.make_dead(19)
+        records = [{"name": ("%s.directfanz.io." % n) if n != "@" else "directfanz.io.", "type": t, "value": None}
+                   for n in names for t in types]
+
+        def once() -> tuple[float, dict]:
+            start = time.monotonic()
+            out = check("directfanz.io", lab.new_nameservers, lab.parent_servers, lab.resolvers, records, 1.0,
+                        1.0, {n: lab.addresses[n] for n in lab.new_nameservers})
+            return time.monotonic() - start, out
+
+        runs = [once() for attempt in range(repeat)]
+        ours, result = [r[0] for r in runs], runs[-1][1]
+        assert result["counts"]["timeout"] == 2 and result["counts"]["new"] == 18, result["counts"]
+        queries = [(p, "directfanz.io.", t, False) for p in lab.parent_servers for t in ("NS", "DS")]
+        auth = [{"address": lab.addresses[n], "port": 53} for n in lab.new_nameservers]
+        questions = [("directfanz.io.", "NS")] + [(r["name"], r["type"]) for r in records]
+        queries += [(a, q, t, False) for a in auth for q, t in questions]
+        queries += [(r, q, t, True) for r in lab.resolvers for q, t in questions]
+        start = time.monotonic()
+        for server, name, rtype, recurse in queries:
+            dig(server, name, rtype, recurse, 1)
+        sequential = time.monotonic() - start
+    b = statistics.median(ours)
+    print("== propagation matrix: 20 resolvers (2 never answer) x 5 names x 3 types + parent + 4 authoritative,"
+          " query_timeout 1 s, real nsd/unbound on loopback (%d queries)" % len(queries))
+    print("  dns_propagation check, concurrent:   %6.2f s  (runs: %s)" % (b, ", ".join("%.2f" % x for x in ours)))
+    print("  the same queries with dig, one by one: %6.2f s  <- anchor" % sequential)
+    print("  ratio anchor/ours: %.1fx faster" % (sequential / b))
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--records", type=int, default=50)
+    p.add_argument("--only", choices=["launch", "propagation"], help="run one part")
     args = p.parse_args()
+    if args.only != "launch":
+        propagation_bench(args.repeat)
+        if args.only == "propagation":
+            return 0
     with tempfile.TemporaryDirectory(prefix="launch-bench-") as state:
         tmp = Path(state)
         env = dict(os.environ, LAUNCH_SANDBOX_DIR=state, PYTHONPATH=str(ROOT), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))

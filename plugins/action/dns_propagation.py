@@ -21,8 +21,8 @@ display = Display()
 def progress_line(domain, rnd, result):
     counts = result.get("counts", {})
     reachable = sum(v for k, v in counts.items() if k not in ("timeout", "error"))
-    lagging = [r["server"] for r in result.get("resolvers", []) if r.get("state") in ("old", "mixed",
-                                                                                       "dnssec_failure")]
+    behind = ("old", "mixed", "dnssec_failure")
+    lagging = [r["server"] for r in result.get("resolvers", []) if r.get("state") in behind]
     parent = result.get("parent", {})
     return ("dns_propagation %s, round %d: parent %s%s, authoritative %s, resolvers new %d/%d reachable%s"
             % (domain, rnd, "delegates to the new servers" if parent.get("matches") else

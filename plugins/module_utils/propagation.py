@@ -21,7 +21,6 @@ try:
     import dns.exception
     import dns.flags
     import dns.message
-    import dns.name
     import dns.query
     import dns.rcode
     import dns.rdatatype
