@@ -86,16 +86,19 @@ class Asker:
         except (OSError, dns.exception.DNSException) as exc:
             return {"error": "%s: %s" % (exc.__class__.__name__, exc)}
 
+        ttls = {}
+
         def sections(rrsets):
             out = {}
             for rrset in rrsets:
                 key = "%s %s" % (rrset.name.to_text().lower(), dns.rdatatype.to_text(rrset.rdtype))
                 out.setdefault(key, []).extend(sorted(r.to_text().lower() for r in rrset))
+                ttls[key] = rrset.ttl
             return out
 
         return {"rcode": dns.rcode.to_text(response.rcode()), "aa": bool(response.flags & dns.flags.AA),
                 "answer": sections(response.answer), "authority": sections(response.authority),
-                "additional": sections(response.additional)}
+                "additional": sections(response.additional), "ttls": ttls}
 
 
 def _answer_values(reply, qname, rdtype):
@@ -108,6 +111,32 @@ def _answer_values(reply, qname, rdtype):
         return sorted(["CNAME " + v for v in cname] +
                       reply["answer"].get("%s %s" % (cname[0], rdtype), []))
     return []
+
+
+def locate_servers(asker, pool, hosts, resolvers, addresses=None, glue=None):
+    """``{host: server}`` for each name-server host that can be located: the address the user gave, else the
+    parent's glue, else what the first answering resolver says (port 53). Unlocatable hosts are left out."""
+    glue = glue or {}
+
+    def address_of(host):
+        if glue.get(host):
+            return glue[host][0]
+        for resolver in resolvers:
+            values = asker.ask(resolver, host + ".", "A", True).get("answer", {}).get("%s. A" % host)
+            if values:
+                return values[0]
+        return None
+
+    given = dict((canon_host(k), parse_server(v)) for k, v in (addresses or {}).items())
+    unknown = sorted(h for h in hosts if h not in given)
+    found = dict(zip(unknown, pool.map(address_of, unknown)))  # noqa: B905 - same length by construction
+    servers = {}
+    for host in sorted(hosts):
+        if host in given:
+            servers[host] = dict(given[host], name=host)
+        elif found.get(host):
+            servers[host] = {"address": found[host], "port": 53, "name": host}
+    return servers
 
 
 def check(domain, expected, parents, resolvers, records, timeout, min_ratio, addresses=None, workers=64):
@@ -146,26 +175,8 @@ def check(domain, expected, parents, resolvers, records, timeout, min_ratio, add
                   "matches": bool(answered) and len(answered) == len(parent_rows)
                   and all(set(r["nameservers"]) == expected_set for r in answered)}
 
-        # (b) the expected name servers: addresses (parent glue, else a resolver), then AA answers
-        def address_of(host):
-            if glue.get(host):
-                return glue[host][0]
-            for resolver in resolvers:
-                reply = asker.ask(resolver, host + ".", "A", True)
-                values = reply.get("answer", {}).get("%s. A" % host)
-                if values:
-                    return values[0]
-            return None
-
-        given = dict((canon_host(k), parse_server(v)) for k, v in (addresses or {}).items())
-        unknown = sorted(h for h in expected_set if h not in given)
-        found = dict(zip(unknown, pool.map(address_of, unknown)))  # noqa: B905 - same length by construction
-        servers = {}
-        for host in sorted(expected_set):
-            if host in given:
-                servers[host] = dict(given[host], name=host)
-            elif found.get(host):
-                servers[host] = {"address": found[host], "port": 53, "name": host}
+        # (b) the expected name servers: addresses (given, else parent glue, else a resolver), then AA answers
+        servers = locate_servers(asker, pool, expected_set, resolvers, addresses, glue)
         questions = [(domain, "NS")] + [(r["name"], r["type"]) for r in records]
         auth_jobs = {}
         for host, server in servers.items():
