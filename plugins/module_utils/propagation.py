@@ -162,6 +162,7 @@ def check(domain, expected, parents, resolvers, records, timeout, min_ratio, add
             else:
                 found = (ns_reply["authority"].get("%s NS" % domain) or ns_reply["answer"].get("%s NS" % domain) or [])
                 row["nameservers"] = sorted(set(canon_host(n) for n in found))
+                row["ns_ttl"] = ns_reply["ttls"].get("%s NS" % domain)
                 row["ds_present"] = bool(ds_reply.get("answer", {}).get("%s DS" % domain))
                 for key, values in ns_reply["additional"].items():
                     host, rtype = key.rsplit(" ", 1)
@@ -171,6 +172,7 @@ def check(domain, expected, parents, resolvers, records, timeout, min_ratio, add
         answered = [r for r in parent_rows if "error" not in r]
         delegated = sorted(set(n for r in answered for n in r["nameservers"]))
         parent = {"servers": parent_rows, "nameservers": delegated,
+                  "ns_ttl": max([r["ns_ttl"] for r in answered if r.get("ns_ttl") is not None] or [0]),
                   "ds_present": any(r["ds_present"] for r in answered),
                   "matches": bool(answered) and len(answered) == len(parent_rows)
                   and all(set(r["nameservers"]) == expected_set for r in answered)}

@@ -107,7 +107,8 @@ propagated:
   returned: always
   type: bool
 parent:
-  description: C(nameservers) (what the parent delegates to), C(ds_present), C(matches), and per-server C(servers).
+  description: C(nameservers) (what the parent delegates to), C(ns_ttl) (how long resolvers may cache that
+    delegation), C(ds_present), C(matches), and per-server C(servers).
   returned: always
   type: dict
 authoritative:

@@ -13,7 +13,7 @@ NEW_A, OLD_A = "198.51.100.10", "203.0.113.10"
 
 def reply(answer=None, authority=None, additional=None, rcode="NOERROR", aa=False):
     return {"rcode": rcode, "aa": aa, "answer": answer or {}, "authority": authority or {},
-            "additional": additional or {}}
+            "additional": additional or {}, "ttls": {}}
 
 
 class World:
