@@ -28,6 +28,7 @@ except ImportError:
     pass  # the module reports the missing library
 
 from ansible_collections.directfanz.launch.plugins.module_utils.dnsquery import parse_server
+from ansible_collections.directfanz.launch.plugins.module_utils.records import fqdn
 
 # Public resolvers of different operators and regions: the default audience of the resolver check.
 PUBLIC_RESOLVERS = [
@@ -46,16 +47,15 @@ PUBLIC_RESOLVERS = [
 STATES = ("new", "old", "mixed", "timeout", "error", "dnssec_failure")
 
 
-def fqdn(name, domain):
-    name = (name or "@").strip().lower()
-    domain = domain.lower().rstrip(".") + "."
-    if name in ("@", domain, domain[:-1]):
-        return domain
-    if name.endswith("."):
-        return name
-    if name.endswith("." + domain[:-1]):
-        return name + "."
-    return name + "." + domain
+def input_problems(records, *server_lists):
+    """What is wrong with the records ({name, type}) and server lists a DNS module was given; [] when fine."""
+    problems = ["record %r needs name and type" % (r,) for r in records if not r.get("name") or not r.get("type")]
+    for servers in server_lists:
+        try:
+            parse_servers(servers)
+        except ValueError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 def canon_host(name):

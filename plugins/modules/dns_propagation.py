@@ -139,7 +139,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.directfanz.launch.plugins.module_utils.dnsquery import DNSPYTHON_IMPORT_ERROR, HAS_DNSPYTHON
 from ansible_collections.directfanz.launch.plugins.module_utils.propagation import (
-    PUBLIC_RESOLVERS, Asker, check, fqdn, parse_servers)
+    PUBLIC_RESOLVERS, Asker, check, fqdn, input_problems, parse_servers)
 from ansible_collections.directfanz.launch.plugins.module_utils.validation import domain_problem
 
 
@@ -194,17 +194,11 @@ def main():
         problems.append("min_resolver_ratio %s must be between 0 and 1" % p["min_resolver_ratio"])
     if p["query_timeout"] <= 0:
         problems.append("query_timeout must be positive")
-    for r in p["records"]:
-        if not r.get("name") or not r.get("type"):
-            problems.append("record %r needs name and type" % (r,))
-    try:
-        parents = parse_servers(p["parent_servers"])
-        resolvers = parse_servers(p["resolvers"] or PUBLIC_RESOLVERS)
-        parse_servers(p["nameserver_addresses"].values())
-    except ValueError as exc:
-        problems.append(str(exc))
+    problems += input_problems(p["records"], p["parent_servers"], p["resolvers"], p["nameserver_addresses"].values())
     if problems:
         module.fail_json(msg="; ".join(problems))
+    parents = parse_servers(p["parent_servers"])
+    resolvers = parse_servers(p["resolvers"] or PUBLIC_RESOLVERS)
     if not HAS_DNSPYTHON:
         module.fail_json(msg=missing_required_lib("dnspython"), exception=str(DNSPYTHON_IMPORT_ERROR))
 

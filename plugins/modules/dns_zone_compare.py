@@ -109,7 +109,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.directfanz.launch.plugins.module_utils.dnsquery import DNSPYTHON_IMPORT_ERROR, HAS_DNSPYTHON
 from ansible_collections.directfanz.launch.plugins.module_utils.propagation import (
-    PUBLIC_RESOLVERS, Asker, canon_host, fqdn, locate_servers, parse_servers)
+    PUBLIC_RESOLVERS, Asker, canon_host, fqdn, input_problems, locate_servers, parse_servers)
 from ansible_collections.directfanz.launch.plugins.module_utils.records import parse_txt
 from ansible_collections.directfanz.launch.plugins.module_utils.validation import domain_problem
 
@@ -144,16 +144,10 @@ def main():
     for label in ("old_nameservers", "new_nameservers"):
         if not p[label]:
             problems.append("%s is empty" % label)
-    for r in p["records"]:
-        if not r.get("name") or not r.get("type"):
-            problems.append("record %r needs name and type" % (r,))
-    try:
-        resolvers = parse_servers(p["resolvers"] or PUBLIC_RESOLVERS)
-        parse_servers(p["nameserver_addresses"].values())
-    except ValueError as exc:
-        problems.append(str(exc))
+    problems += input_problems(p["records"], p["resolvers"], p["nameserver_addresses"].values())
     if problems:
         module.fail_json(msg="; ".join(problems))
+    resolvers = parse_servers(p["resolvers"] or PUBLIC_RESOLVERS)
     if not HAS_DNSPYTHON:
         module.fail_json(msg=missing_required_lib("dnspython"), exception=str(DNSPYTHON_IMPORT_ERROR))
 
