@@ -44,12 +44,17 @@ sandbox-up: venv
 sandbox-down:
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m sandbox.manage down; else $(PY) -m sandbox.manage down; fi
 
-# Up, the whole site run, a short summary, down - down also when the run fails.
+# Up, the whole site run, the cutover rehearsal (when the DNS world runs), a short summary, down - down also
+# when a run fails. The DNS world needs nsd/unbound (installed here when root) and port 53 on loopback.
 sandbox: venv
+	@-bash tools/install_system_deps.sh
 	@$(BIN)/python -m sandbox.manage up
 	@set -o pipefail; rc=0; \
 	  $(BIN)/ansible-playbook site.yml -i inventories/sandbox | tee .sandbox/site.log || rc=$$?; \
-	  $(BIN)/python -m tools.summary .sandbox/site.log || true; \
+	  if [ $$rc -eq 0 ] && grep -q '"block"' .sandbox/endpoints.json; then \
+	    $(BIN)/ansible-playbook playbooks/cutover.yml -i inventories/sandbox | tee .sandbox/cutover.log || rc=$$?; \
+	  fi; \
+	  $(BIN)/python -m tools.summary .sandbox/site.log .sandbox/cutover.log || true; \
 	  $(BIN)/python -m sandbox.manage down; exit $$rc
 
 # Debian packages the DNS tests use (nsd, unbound, dnsutils, ldnsutils), installed when running as root.

@@ -138,8 +138,30 @@ def up(args: argparse.Namespace) -> int:
     wait_until(lambda: dns_port_file.exists() and dns_port_file.read_text(), "DNS stub")
     dns_server = f"127.0.0.1:{dns_port_file.read_text()}"
 
+    # The DNS world (real nsd + unbound following moto and the simulator) for the cutover rehearsal; it needs the
+    # Debian packages and port 53 on loopback (root). Without them the sandbox still serves everything else.
+    from sandbox import dnsd
+
+    world_file = STATE_DIR / "dns_world.json"
+    world_file.unlink(missing_ok=True)
+    missing = dnsd.missing_programs(())
+    world = None
+    if not missing and os.geteuid() == 0:
+        procs.append(start("dns_world", [sys.executable, "-m", "sandbox.dns_world", "--domain", domain,
+                                         "--aws-endpoint", aws_url, "--hostinger-url", sim_url, "--state-file",
+                                         str(world_file), "--max-cache-ttl", "10"], "sandbox.dns_world",
+                           STATE_DIR / "dns_world.log"))
+        (STATE_DIR / "endpoints.json").write_text(json.dumps(state, indent=2))
+        wait_until(lambda: world_file.exists(), "DNS world (nsd + unbound)", timeout=60)
+        full = json.loads(world_file.read_text())
+        world = {k: full[k] for k in ("parent_servers", "resolvers", "old_servers", "block")}
+        world["resolvers"] = [{k: r[k] for k in ("address", "port", "name")} for r in world["resolvers"]]
+    else:
+        why = ("missing " + ", ".join(missing)) if missing else "port 53 on loopback needs root"
+        print(f"sandbox: no DNS world ({why}; `make system-deps` as root): the cutover cannot be rehearsed")
+
     state.update(aws_endpoint_url=aws_url, hostinger_api_url=sim_url, hostinger_api_token=token,
-                 dns_servers=[dns_server], aws_access_key=DUMMY_KEY, aws_secret_key=secret_key)
+                 dns_servers=[dns_server], aws_access_key=DUMMY_KEY, aws_secret_key=secret_key, dns_world=world)
     (STATE_DIR / "endpoints.json").write_text(json.dumps(state, indent=2))
     exports = {
         "AWS_ENDPOINT_URL": aws_url, "AWS_ACCESS_KEY_ID": DUMMY_KEY, "AWS_SECRET_ACCESS_KEY": secret_key,
@@ -150,7 +172,8 @@ def up(args: argparse.Namespace) -> int:
              "unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN"]
     lines += [f"export {k}={v}" for k, v in exports.items()]
     (STATE_DIR / "env").write_text("\n".join(lines) + "\n")
-    print(f"sandbox: up for {domain}: AWS (moto) {aws_url}, Hostinger simulator {sim_url}, DNS {dns_server}")
+    print(f"sandbox: up for {domain}: AWS (moto) {aws_url}, Hostinger simulator {sim_url}, DNS {dns_server}"
+          + (f", DNS world {world['block']}" if world else ""))
     print(f"sandbox: `. {STATE_DIR / 'env'}` points a shell at it; `make sandbox-down` stops it.")
     return 0
 
@@ -169,7 +192,7 @@ def down(args: argparse.Namespace) -> int:
     for p in procs:
         if alive(p["pid"]):
             os.killpg(p["pid"], signal.SIGKILL)
-    for name in ("endpoints.json", "env", "hostinger.port", "dns.port"):
+    for name in ("endpoints.json", "env", "hostinger.port", "dns.port", "dns_world.json"):
         (STATE_DIR / name).unlink(missing_ok=True)
     print(f"sandbox: stopped {len(procs)} process(es)" if procs else "sandbox: nothing was running")
     return 0

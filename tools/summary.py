@@ -1,4 +1,4 @@
-"""The short human summary `make sandbox` prints after the site run: the dns_zone report and the recap."""
+"""The short human summary `make sandbox` prints: the dns_zone report, the cutover's report, and the recaps."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ import sys
 from pathlib import Path
 
 
+REPORTS = ("TASK [directfanz.launch.route53_zone : Report", "TASK [Report the TTLs", "TASK [Show each server's state")
+
+
 def summary(log: str) -> list[str]:
     lines = log.splitlines()
-    out = []
+    out = [line for line in lines if line.startswith("dns_propagation ")]
     for i, line in enumerate(lines):
-        if line.startswith("TASK [directfanz.launch.route53_zone : Report"):
+        if line.startswith(REPORTS):
             for body in lines[i + 1:]:
                 if not body.strip():
                     break
@@ -26,10 +29,13 @@ def summary(log: str) -> list[str]:
 
 
 def main() -> int:
-    text = Path(sys.argv[1]).read_text()
     print("\n==== sandbox launch summary ====")
-    for line in summary(text):
-        print(line)
+    for name in sys.argv[1:]:
+        path = Path(name)
+        if path.exists():
+            print("-- %s" % ("the nameserver cutover" if "cutover" in path.name else "site.yml"))
+            for line in summary(path.read_text()):
+                print(line)
     return 0
 
 

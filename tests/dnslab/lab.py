@@ -28,28 +28,24 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import IO, Iterable, Sequence
+from typing import Iterable, Sequence
 
-import dns.exception
-import dns.flags
-import dns.message
-import dns.query
-import dns.rcode
-import dns.rdatatype
+from sandbox import dnsd
+from sandbox.dnsd import PORT, Daemon, DnsdError, absolute, find_program, fqdn, free_or_fail, zone_text
+
+__all__ = ["PORT", "Daemon", "DnsLab", "DnsLabError", "absolute", "find_program", "fqdn", "free_or_fail",
+           "missing_programs", "zone_text"]
 
 # (owner, type, ttl, value): owner "@" is the zone apex, a name without a final dot is relative to the zone,
 # ttl None takes the lab's record TTL, TXT values without quotes are quoted.
 Record = tuple[str, str, "int | None", str]
 
-PORT = 53
 ROOT_ADDRESS = "127.53.0.1"
 TLD_ADDRESS = "127.53.0.2"
 ROOT_NS = "a.root-servers.test"
@@ -60,37 +56,16 @@ NEW_SERVERS = {"ns-%d.r53.test" % i: "127.53.0.%d" % (20 + i) for i in range(1, 
 RESOLVER_PREFIX = "127.53.1."
 OLD_APEX_A = "203.0.113.10"
 NEW_APEX_A = "198.51.100.10"
-INSTALL_HINT = "tools/install_system_deps.sh installs nsd, unbound, dnsutils and ldnsutils (run it as root)"
 # DNSSEC algorithm 13: small keys, fast to make and to sign, validated by every unbound in use
 KEY_ALGORITHM = "ECDSAP256SHA256"
-# unbound-control's socket path must fit sockaddr_un.sun_path (108 bytes on Linux, with its final NUL)
-MAX_SOCKET_PATH = 100
 
-
-class DnsLabError(RuntimeError):
-    """The lab could not be built or driven; the message says what to fix (a missing program, a busy port)."""
-
-
-def find_program(name: str) -> str:
-    """The path of a system program; sbin is searched too, since it is often missing from PATH."""
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin:/sbin")
-    if not found:
-        raise DnsLabError("%s was not found: %s" % (name, INSTALL_HINT))
-    return found
+# the lab's errors are the daemon plumbing's, so that one except clause catches both
+DnsLabError = DnsdError
 
 
 def missing_programs(dnssec: bool = False) -> list[str]:
     """The programs the lab needs and cannot find, so that a test can fail up front with one clear message."""
-    names = ["nsd", "nsd-checkconf", "nsd-checkzone", "unbound", "unbound-control", "unbound-checkconf"]
-    if dnssec:
-        names += ["ldns-keygen", "ldns-signzone", "ldns-key2ds"]
-    missing = []
-    for name in names:
-        try:
-            find_program(name)
-        except DnsLabError:
-            missing.append(name)
-    return missing
+    return dnsd.missing_programs(["ldns-keygen", "ldns-signzone", "ldns-key2ds"] if dnssec else [])
 
 
 def default_old_records(domain: str, ttl: int = 30) -> list[Record]:
@@ -115,77 +90,6 @@ def default_new_records(domain: str, ttl: int = 30) -> list[Record]:
         ("@", "TXT", ttl, "v=spf1 include:_spf.mail.hostinger.com ~all"),
         ("_launch-canary", "TXT", ttl, "launch-canary=dnslab"),
     ]
-
-
-def fqdn(name: str) -> str:
-    """A name with its final dot, lower case: the one form zone files and comparisons use here."""
-    return name.lower().rstrip(".") + "."
-
-
-def absolute(owner: str, origin: str) -> str:
-    """Resolve a zone-file owner ("@", relative or absolute) against the zone origin."""
-    if owner == "@":
-        return origin
-    if owner.endswith("."):
-        return owner.lower()
-    return "%s.%s" % (owner.lower(), origin) if origin != "." else owner.lower() + "."
-
-
-def zone_text(origin: str, records: Iterable[tuple[str, str, int, str]]) -> str:
-    """A zone file with absolute owners only, so that nothing depends on $ORIGIN handling."""
-    lines = ["$ORIGIN %s" % origin]
-    for owner, rtype, ttl, value in records:
-        lines.append("%s\t%d\tIN\t%s\t%s" % (owner, ttl, rtype.upper(), value))
-    return "\n".join(lines) + "\n"
-
-
-def free_or_fail(address: str) -> None:
-    """Bind address:53 over UDP and TCP and let go again, so that a busy port is reported by name instead of as
-    a daemon that never answers. TCP is tried with SO_REUSEADDR, as the daemons bind it, so that connections in
-    TIME_WAIT from an earlier lab do not count as busy."""
-    for kind, proto in ((socket.SOCK_DGRAM, "udp"), (socket.SOCK_STREAM, "tcp")):
-        with socket.socket(socket.AF_INET, kind) as sock:
-            if kind == socket.SOCK_STREAM:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind((address, PORT))
-            except PermissionError:
-                raise DnsLabError("cannot bind %s:%d/%s: port 53 needs root or CAP_NET_BIND_SERVICE"
-                                  % (address, PORT, proto))
-            except OSError as exc:
-                raise DnsLabError(
-                    "%s:%d/%s is not free (%s): another DnsLab still running, or a system nsd/unbound/dnsmasq "
-                    "listening on 0.0.0.0:53? (tools/install_system_deps.sh leaves the distro services stopped)"
-                    % (address, PORT, proto, exc.strerror))
-
-
-def tail(path: Path, lines: int = 25) -> str:
-    """The end of a daemon's log, for error messages that explain themselves."""
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return "(no %s)" % path.name
-    return "--- %s ---\n%s" % (path, "\n".join(text.splitlines()[-lines:]))
-
-
-@dataclass
-class Daemon:
-    """One nsd or unbound process: how to start it, where it listens and what proves it is up."""
-
-    name: str
-    argv: list[str]
-    workdir: Path
-    addresses: list[str]
-    # (zone, rdtype) asked at every address until answered; an empty list means "any answer will do"
-    probes: list[tuple[str, str]] = field(default_factory=list)
-    authoritative: bool = True
-    proc: subprocess.Popen | None = None
-    out: IO[bytes] | None = None
-
-    @property
-    def logs(self) -> str:
-        """Both the daemon's own log file and what it printed, since early errors only reach the latter."""
-        return "\n".join(tail(self.workdir / name) for name in ("daemon.log", "console.out"))
 
 
 class DnsLab:
@@ -242,7 +146,7 @@ class DnsLab:
             raise DnsLabError("the lab is already started")
         missing = missing_programs(self.dnssec)
         if missing:
-            raise DnsLabError("missing program(s) %s: %s" % (", ".join(missing), INSTALL_HINT))
+            raise DnsLabError("missing program(s) %s: %s" % (", ".join(missing), dnsd.INSTALL_HINT))
         # every address first, so that a busy one fails the start before anything is running
         for address in self.addresses.values():
             free_or_fail(address)
@@ -258,9 +162,9 @@ class DnsLab:
             self._build_daemons()
             deadline = time.monotonic() + self.start_timeout
             for daemon in self._daemons.values():
-                self._spawn(daemon)
+                dnsd.spawn(daemon)
             for daemon in self._daemons.values():
-                self._wait_ready(daemon, deadline)
+                dnsd.wait_ready(daemon, deadline)
         except BaseException:
             self.close()
             raise
@@ -269,7 +173,7 @@ class DnsLab:
     def close(self) -> None:
         """Stop every daemon (terminate, then kill) and release the sockets held for dead resolvers."""
         for daemon in self._daemons.values():
-            self._stop(daemon)
+            dnsd.stop(daemon)
         for sockets in self._dead.values():
             for sock in sockets:
                 sock.close()
@@ -352,12 +256,9 @@ class DnsLab:
         # nsd is restarted rather than told to reload: nsd-control reload skips a zone file whose mtime did not
         # change, and two rewrites within one kernel clock tick keep the same mtime
         daemon = self._daemons["tld"]
-        self._stop(daemon)
-        self._wait_free(daemon.addresses, time.monotonic() + 10)
-        self._spawn(daemon)
         deadline = time.monotonic() + self.start_timeout
-        self._wait_ready(daemon, deadline)
-        self._wait_serial(TLD_ADDRESS, self.tld, self._tld_serial, daemon, deadline)
+        dnsd.restart(daemon, self.start_timeout)
+        dnsd.wait_serial(daemon, self.tld, self._tld_serial, deadline)
 
     def flush(self, resolver_index: int | None = None, zone: str | None = None) -> None:
         """Empty resolver caches: one resolver (by index into ``resolvers``) or every live one. Without ``zone``
@@ -371,19 +272,10 @@ class DnsLab:
             if resolver_index in self._dead:
                 raise DnsLabError("resolver %d is dead: there is no cache to flush" % resolver_index)
             indexes = [resolver_index]
-        if zone is None:
-            commands = [["flush_zone", "."], ["flush_negative"], ["flush_bogus"], ["flush_infra", "all"]]
-        else:
-            commands = [["flush_zone", fqdn(zone)]]
-        control = find_program("unbound-control")
+        commands = dnsd.FULL_FLUSH if zone is None else (("flush_zone", fqdn(zone)),)
         for index in indexes:
-            conf = self._daemons["resolver-%d" % (index + 1)].workdir / "unbound.conf"
-            for command in commands:
-                run = subprocess.run([control, "-c", str(conf), *command], check=False, capture_output=True,
-                                     text=True, timeout=10)
-                if run.returncode != 0:
-                    raise DnsLabError("unbound-control %s failed for resolver %d: %s"
-                                      % (" ".join(command), index, (run.stdout + run.stderr).strip()))
+            daemon = self._daemons["resolver-%d" % (index + 1)]
+            dnsd.unbound_control(daemon.conf, commands, "resolver %d" % index)
 
     def make_dead(self, resolver_index: int) -> None:
         """Stop a resolver for good and keep its address silent: UDP and TCP sockets stay bound on it without
@@ -393,21 +285,10 @@ class DnsLab:
         if resolver_index in self._dead:
             return
         daemon = self._daemons["resolver-%d" % (resolver_index + 1)]
-        self._stop(daemon)
+        dnsd.stop(daemon)
         address = self._resolver_address(resolver_index)
-        self._wait_free([address], time.monotonic() + 10)
-        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            udp.bind((address, PORT))
-            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            tcp.bind((address, PORT))
-            tcp.listen(1)
-        except OSError:
-            udp.close()
-            tcp.close()
-            raise
-        self._dead[resolver_index] = [udp, tcp]
+        dnsd.wait_free([address], time.monotonic() + 10)
+        self._dead[resolver_index] = dnsd.hold_silent(address)
 
     # ----------------------------------------------------------------- zones
 
@@ -423,10 +304,8 @@ class DnsLab:
             raise DnsLabError("the lab is not started (use it in a with block, or call start())")
 
     def _soa(self, origin: str, mname: str, serial: int) -> tuple[str, str, int, str]:
-        # refresh/retry/expire are irrelevant without secondaries; the minimum is the negative-caching TTL
         contact = "hostmaster." + (origin if origin != "." else fqdn(LAB_TLD))
-        rdata = "%s %s %d 3600 600 86400 %d" % (fqdn(mname), contact, serial, self.record_ttl)
-        return (origin, "SOA", self.record_ttl, rdata)
+        return dnsd.soa_record(origin, mname, serial, self.record_ttl, self.record_ttl, contact)
 
     def _host_records(self) -> list[tuple[str, str, int, str]]:
         hosts = {ROOT_NS: ROOT_ADDRESS, TLD_NS: TLD_ADDRESS, **OLD_SERVERS, **NEW_SERVERS}
@@ -486,11 +365,7 @@ class DnsLab:
             self._sign(origin, unsigned, path)
         else:
             path.write_text(zone_text(origin, records))
-        # nsd would load a broken zone as SERVFAIL and say why only in its log: check it here instead
-        run = subprocess.run([find_program("nsd-checkzone"), origin, str(path)], check=False, capture_output=True,
-                             text=True, timeout=30)
-        if run.returncode != 0:
-            raise DnsLabError("zone %s for %s is invalid: %s" % (origin, server, (run.stdout + run.stderr).strip()))
+        dnsd.check_zone(origin, path)
 
     def _write_tld_zones(self) -> None:
         for origin, records in self._tld_zones().items():
@@ -550,86 +425,16 @@ class DnsLab:
     # ----------------------------------------------------------------- daemons
 
     def _nsd(self, name: str, addresses: list[str], zones: list[str]) -> Daemon:
-        """An nsd that keeps everything in its own directory: the Debian defaults (/var/lib/nsd, /run/nsd,
-        xfrdir /tmp) would be shared by every instance, and chroot/username would need a prepared tree."""
-        workdir = self.workdir / name
-        workdir.mkdir(parents=True, exist_ok=True)
-        lines = ["server:"]
-        lines += ['    ip-address: %s' % address for address in addresses]
-        lines += [
-            "    port: %d" % PORT,
-            "    do-ip4: yes",
-            "    do-ip6: no",
-            '    username: ""',
-            '    chroot: ""',
-            '    database: ""',
-            '    zonesdir: "%s"' % workdir,
-            '    zonelistfile: "%s"' % (workdir / "zone.list"),
-            '    xfrdfile: "%s"' % (workdir / "xfrd.state"),
-            '    xfrdir: "%s"' % workdir,
-            '    pidfile: "%s"' % (workdir / "nsd.pid"),
-            '    logfile: "%s"' % (workdir / "daemon.log"),
-            "    server-count: 1",
-            "    reuseport: no",
-            "    hide-version: yes",
-            "    verbosity: 1",
-            "    zonefiles-check: yes",
-            "    zonefiles-write: 0",
-            "remote-control:",
-            "    control-enable: no",
-        ]
-        for zone in zones:
-            lines += ["zone:", '    name: "%s"' % zone, '    zonefile: "%s"' % self._zone_path(name, zone)]
-        conf = workdir / "nsd.conf"
-        conf.write_text("\n".join(lines) + "\n")
-        self._check_conf([find_program("nsd-checkconf"), str(conf)], name)
-        return Daemon(name=name, argv=[find_program("nsd"), "-d", "-c", str(conf)], workdir=workdir,
-                      addresses=addresses, probes=[(zone, "SOA") for zone in zones])
+        """An nsd that keeps everything in its own directory (see sandbox/dnsd.py)."""
+        return dnsd.nsd_daemon(name, self.workdir / name, addresses,
+                               {zone: self._zone_path(name, zone) for zone in zones})
 
     def _unbound(self, index: int) -> Daemon:
         """A caching resolver that knows only the lab root and keeps nothing longer than the records say."""
         name = "resolver-%d" % (index + 1)
-        workdir = self.workdir / name
-        workdir.mkdir(parents=True, exist_ok=True)
-        address = self._resolver_address(index)
-        hints = workdir / "root.hints"
-        hints.write_text(".\t3600000\tIN\tNS\t%s\n" % fqdn(ROOT_NS)
-                         + "%s\t3600000\tIN\tA\t%s\n" % (fqdn(ROOT_NS), ROOT_ADDRESS))
-        control = self._control_socket(name)
-        lines = [
-            "server:",
-            "    interface: %s@%d" % (address, PORT),
-            "    port: %d" % PORT,
-            "    do-ip4: yes",
-            "    do-ip6: no",
-            "    do-udp: yes",
-            "    do-tcp: yes",
-            "    access-control: 127.0.0.0/8 allow",
-            # the lab's servers are all on loopback, which unbound refuses to query by default
-            "    do-not-query-localhost: no",
-            # unbound answers test. itself (RFC 6761 default local zone) unless told not to
-            '    local-zone: "%s" nodefault' % fqdn(LAB_TLD),
-            '    chroot: ""',
-            '    username: ""',
-            '    directory: "%s"' % workdir,
-            '    pidfile: "%s"' % (workdir / "unbound.pid"),
-            '    logfile: "%s"' % (workdir / "daemon.log"),
-            "    use-syslog: no",
-            "    verbosity: 1",
-            "    log-servfail: yes",
-            '    root-hints: "%s"' % hints,
-            "    num-threads: 1",
-            "    so-reuseport: no",
-            "    qname-minimisation: no",
-            "    prefetch: no",
-            "    prefetch-key: no",
-            "    serve-expired: no",
-            "    cache-min-ttl: 0",
-            "    minimal-responses: no",
-            "    harden-referral-path: no",
-        ]
+        extra: list[str] = []
         if self.dnssec:
-            lines += [
+            extra = [
                 '    module-config: "validator iterator"',
                 '    trust-anchor-file: "%s"' % (self.workdir / "root-anchor.key"),
                 "    val-permissive-mode: no",
@@ -637,36 +442,16 @@ class DnsLab:
                 "    trust-anchor-signaling: no",
                 "    root-key-sentinel: no",
             ]
-        else:
-            lines.append('    module-config: "iterator"')
-        lines += [
-            "remote-control:",
-            "    control-enable: yes",
-            '    control-interface: "%s"' % control,
-            "    control-use-cert: no",
-        ]
-        conf = workdir / "unbound.conf"
-        conf.write_text("\n".join(lines) + "\n")
-        self._check_conf([find_program("unbound-checkconf"), str(conf)], name)
-        return Daemon(name=name, argv=[find_program("unbound"), "-d", "-c", str(conf)], workdir=workdir,
-                      addresses=[address], authoritative=False)
+        control = dnsd.control_socket(self.workdir / name / "control.sock", self._short_socket_dir)
+        # unbound answers test. itself (RFC 6761 default local zone) unless told not to
+        return dnsd.unbound_daemon(name, self.workdir / name, self._resolver_address(index), {ROOT_NS: ROOT_ADDRESS},
+                                   control, nodefault=[fqdn(LAB_TLD)], extra=extra)
 
-    def _control_socket(self, name: str) -> Path:
-        """The unbound-control socket in the resolver's directory, or in a short temporary directory when that
-        path would not fit a unix socket address (deep pytest tmp_path directories)."""
-        path = self.workdir / name / "control.sock"
-        if len(str(path)) <= MAX_SOCKET_PATH:
-            return path
+    def _short_socket_dir(self) -> Path:
+        """A short temporary directory for control sockets whose natural path is too long (removed in close)."""
         if self._socket_dir is None:
             self._socket_dir = Path(tempfile.mkdtemp(prefix="dnslab-"))
-        return self._socket_dir / (name + ".sock")
-
-    @staticmethod
-    def _check_conf(argv: list[str], name: str) -> None:
-        """Catch configuration errors before starting, with the checker's message rather than a silent exit."""
-        run = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=30)
-        if run.returncode != 0:
-            raise DnsLabError("%s configuration rejected: %s" % (name, (run.stdout + run.stderr).strip()))
+        return self._socket_dir
 
     def _build_daemons(self) -> None:
         self._daemons = {
@@ -677,87 +462,3 @@ class DnsLab:
         }
         for index in range(self.resolver_count):
             self._daemons["resolver-%d" % (index + 1)] = self._unbound(index)
-
-    def _spawn(self, daemon: Daemon) -> None:
-        """Start a daemon in the foreground, in a process group of its own so that close() can kill the
-        children nsd forks (its xfrd and server processes) along with it."""
-        daemon.out = open(daemon.workdir / "console.out", "ab")  # closed in _stop
-        daemon.proc = subprocess.Popen(daemon.argv, cwd=daemon.workdir, stdin=subprocess.DEVNULL, stdout=daemon.out,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
-
-    def _stop(self, daemon: Daemon) -> None:
-        """SIGTERM and up to 5 s for the daemon to exit, then SIGKILL to its whole process group, which also
-        takes any child it left behind. The leader is reaped only after that kill: until then its pid (the
-        group id) cannot be reused, so the kill cannot reach a stranger."""
-        proc = daemon.proc
-        if proc is not None:
-            if proc.returncode is None:
-                proc.terminate()
-                deadline = time.monotonic() + 5
-                while time.monotonic() < deadline:
-                    # WNOWAIT: see that it exited without reaping it
-                    if os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
-                        break
-                    time.sleep(0.01)
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)  # the group start_new_session made for this daemon
-                except ProcessLookupError:
-                    pass
-            proc.wait(timeout=5)
-            daemon.proc = None
-        if daemon.out is not None:
-            daemon.out.close()
-            daemon.out = None
-
-    def _wait_free(self, addresses: list[str], deadline: float) -> None:
-        """Wait for a stopped daemon's ports to be released (its children may outlive it by a moment)."""
-        for address in addresses:
-            while True:
-                try:
-                    free_or_fail(address)
-                    break
-                except DnsLabError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.02)
-
-    def _wait_ready(self, daemon: Daemon, deadline: float) -> None:
-        """Ask until the daemon answers at every address: for nsd an authoritative SOA of every zone it serves
-        (a zone that failed to load answers SERVFAIL), for unbound any answer about localhost (a local zone, so
-        the probe caches nothing from the lab)."""
-        probes = daemon.probes if daemon.authoritative else [("localhost.", "A")]
-        for address in daemon.addresses:
-            for qname, rdtype in probes:
-                while True:
-                    if daemon.proc is None or daemon.proc.poll() is not None:
-                        raise DnsLabError("%s exited while starting (is port 53 free?)\n%s" % (daemon.name, daemon.logs))
-                    reply = self._ask(address, qname, rdtype, timeout=0.2)
-                    if reply is not None and (not daemon.authoritative or (
-                            reply.rcode() == dns.rcode.NOERROR and reply.flags & dns.flags.AA)):
-                        break
-                    if time.monotonic() > deadline:
-                        got = "no answer" if reply is None else dns.rcode.to_text(reply.rcode())
-                        raise DnsLabError("%s did not answer %s %s at %s in time (%s)\n%s"
-                                          % (daemon.name, qname, rdtype, address, got, daemon.logs))
-                    time.sleep(0.02)
-
-    def _wait_serial(self, address: str, zone: str, serial: int, daemon: Daemon, deadline: float) -> None:
-        """Wait until the server answers with the zone serial just written, the proof the new zone is live."""
-        while True:
-            reply = self._ask(address, zone, "SOA", timeout=0.2)
-            if reply is not None and reply.answer and reply.answer[0][0].serial == serial:
-                return
-            if time.monotonic() > deadline:
-                raise DnsLabError("%s still serves an old %s serial (want %d)\n%s"
-                                  % (daemon.name, zone, serial, daemon.logs))
-            time.sleep(0.02)
-
-    @staticmethod
-    def _ask(address: str, qname: str, rdtype: str, timeout: float) -> dns.message.Message | None:
-        """One UDP query without recursion; None when nothing came back in time."""
-        query = dns.message.make_query(qname, dns.rdatatype.from_text(rdtype))
-        query.flags &= ~dns.flags.RD
-        try:
-            return dns.query.udp(query, address, port=PORT, timeout=timeout)
-        except (dns.exception.Timeout, OSError):
-            return None

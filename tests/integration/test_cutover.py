@@ -1,7 +1,11 @@
-"""playbooks/cutover.yml refuses the unsafe move: no confirmation, or name servers that cannot be shown to
-answer like the old ones, and nothing is PUT at Hostinger. (The full handoff needs the sandbox DNS world.)"""
+"""playbooks/cutover.yml against the sandbox and its DNS world (nsd + unbound following moto and the simulator):
+it refuses the unsafe move (no confirmation, Route 53 answering differently) with nothing PUT at Hostinger, and
+otherwise hands the domain over, waits for propagation, and the rollback puts it back."""
 
-from conftest import playbook, post
+import json
+import time
+
+from conftest import playbook, post, route53
 
 
 def puts(sandbox):
@@ -16,17 +20,42 @@ def test_a_plain_site_run_never_touches_the_name_servers(fresh):
 
 def test_cutover_needs_the_confirmation(fresh):
     assert playbook(fresh, "--tags", "preflight,dns_zone").rc == 0
-    run = playbook(fresh, playbook_file="playbooks/cutover.yml")
+    run = playbook(fresh, "-e", "launch_cutover_confirm=", playbook_file="playbooks/cutover.yml")
     assert run.rc != 0 and "-e launch_cutover_confirm=directfanz.io" in run.out
     wrong = playbook(fresh, "-e", "launch_cutover_confirm=example.com", playbook_file="playbooks/cutover.yml")
     assert wrong.rc != 0 and puts(fresh) == []
 
 
-def test_cutover_refuses_when_the_servers_cannot_be_compared(fresh, tmp_path):
+def test_cutover_refuses_when_route53_would_answer_differently(fresh, tmp_path):
     assert playbook(fresh, "--tags", "preflight,dns_zone").rc == 0
-    run = playbook(fresh, "-e", "launch_cutover_confirm=directfanz.io", "-e", "launch_dns_query_timeout=0.5",
-                   "-e", "launch_nameserver_backup_file=%s" % (tmp_path / "ns.json"),
+    r53 = route53(fresh)
+    zone_id = r53.list_hosted_zones()["HostedZones"][0]["Id"]
+    r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [{"Action": "UPSERT",
+                                    "ResourceRecordSet": {"Name": "ftp.directfanz.io.", "Type": "A", "TTL": 300,
+                                                          "ResourceRecords": [{"Value": "192.0.2.66"}]}}]})
+    time.sleep(3)  # the DNS world serves moto's change within a couple of seconds
+    run = playbook(fresh, "-e", "launch_nameserver_backup_file=%s" % (tmp_path / "ns.json"),
                    playbook_file="playbooks/cutover.yml")
     assert run.rc != 0, run.out
-    assert "cannot compare" in run.out and "did not answer authoritatively" in run.out
+    assert "Route 53 would not answer like Hostinger does today" in run.out and "192.0.2.66" in run.out
     assert puts(fresh) == [] and not (tmp_path / "ns.json").exists()
+
+
+def test_the_whole_handoff_then_the_rollback(fresh, tmp_path):
+    backup = tmp_path / "ns.json"
+    assert playbook(fresh, "--tags", "preflight,dns_zone").rc == 0
+    run = playbook(fresh, "-e", "launch_nameserver_backup_file=%s" % backup, playbook_file="playbooks/cutover.yml")
+    assert run.rc == 0, run.out[-4000:]
+    state = post(fresh["hostinger_api_url"] + "/__sim/state", method="GET")["directfanz.io"]["domain"]
+    moved = sorted(state["name_servers"].values())
+    assert moved == sorted(route53(fresh).get_hosted_zone(Id=route53(fresh).list_hosted_zones()["HostedZones"][0][
+        "Id"])["DelegationSet"]["NameServers"])
+    assert "Resolvers: resolver-1: new, resolver-2: new, resolver-3: new" in run.out
+    assert json.loads(backup.read_text())["nameservers"] == ["ns1.dns-parking.com", "ns2.dns-parking.com"]
+    again = playbook(fresh, "-e", "launch_nameserver_backup_file=%s" % backup, playbook_file="playbooks/cutover.yml")
+    assert again.rc == 0 and again.changed == 0, again.out[-3000:]  # already moved: nothing to switch
+    back = playbook(fresh, "-e", "launch_nameserver_backup_file=%s" % backup, "-e",
+                    "launch_rollback_confirm=directfanz.io", playbook_file="playbooks/rollback_nameservers.yml")
+    assert back.rc == 0, back.out
+    state = post(fresh["hostinger_api_url"] + "/__sim/state", method="GET")["directfanz.io"]["domain"]
+    assert state["name_servers"] == {"ns1": "ns1.dns-parking.com", "ns2": "ns2.dns-parking.com"}
