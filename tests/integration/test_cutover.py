@@ -41,6 +41,20 @@ def test_cutover_refuses_when_route53_would_answer_differently(fresh, tmp_path):
     assert puts(fresh) == [] and not (tmp_path / "ns.json").exists()
 
 
+def test_cutover_refuses_when_the_zone_names_other_name_servers(fresh):
+    assert playbook(fresh, "--tags", "preflight,dns_zone").rc == 0
+    r53 = route53(fresh)
+    zone_id = r53.list_hosted_zones()["HostedZones"][0]["Id"]
+    r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [{"Action": "UPSERT",
+                                    "ResourceRecordSet": {"Name": "directfanz.io.", "Type": "NS", "TTL": 300,
+                                                          "ResourceRecords": [{"Value": "ns1.elsewhere.net."},
+                                                                              {"Value": "ns2.elsewhere.net."}]}}]})
+    time.sleep(3)
+    run = playbook(fresh, playbook_file="playbooks/cutover.yml")
+    assert run.rc != 0 and "not the zone's delegation set" in run.out and "ns1.elsewhere.net" in run.out, run.out[-3000:]
+    assert puts(fresh) == []
+
+
 def test_the_whole_handoff_then_the_rollback(fresh, tmp_path):
     backup = tmp_path / "ns.json"
     assert playbook(fresh, "--tags", "preflight,dns_zone").rc == 0

@@ -96,3 +96,13 @@ def test_bad_input_is_refused_before_any_query(lab):
     rc, out = module("dns_propagation", {"domain": DOMAIN, "expected_nameservers": ["ns1.example.net"],
                                          "resolvers": ["127.0.0.1:99999"]})[:2]
     assert rc != 0 and "is malformed; accepted" in out
+
+
+def test_the_parent_servers_are_found_through_dns_by_default(lab):
+    lab.delegate_to(lab.new_nameservers)
+    args = {"domain": DOMAIN, "expected_nameservers": lab.new_nameservers, "resolvers": lab.resolvers,
+            "query_timeout": 1}
+    rc, out, result = module("dns_propagation", args)
+    assert rc == 0, out
+    assert [s["address"] for s in result["parent"]["servers"]] == [p["address"] for p in lab.parent_servers]
+    assert result["parent"]["matches"] is True
