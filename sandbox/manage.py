@@ -152,7 +152,7 @@ def up(args: argparse.Namespace) -> int:
                                          str(world_file), "--max-cache-ttl", "10"], "sandbox.dns_world",
                            STATE_DIR / "dns_world.log"))
         (STATE_DIR / "endpoints.json").write_text(json.dumps(state, indent=2))
-        wait_until(lambda: world_file.exists(), "DNS world (nsd + unbound)", timeout=60)
+        wait_until(world_file.exists, "DNS world (nsd + unbound)", timeout=60)
         full = json.loads(world_file.read_text())
         world = {k: full[k] for k in ("parent_servers", "resolvers", "old_servers", "block")}
         world["resolvers"] = [{k: r[k] for k in ("address", "port", "name")} for r in world["resolvers"]]

@@ -203,6 +203,7 @@ def check(domain, expected, parents, resolvers, records, timeout, min_ratio, add
                 row["answers"]["%s %s" % (qname, rtype)] = values
                 truth.setdefault("%s %s" % (qname, rtype), values)
             row["authoritative"] = aa_all
+            row["nameservers"] = sorted(canon_host(n) for n in row["answers"].get("%s NS" % domain, []))
             authoritative.append(row)
         for r in records:  # a value given by the user is the truth for that record
             if r["value"] is not None:

@@ -69,7 +69,7 @@ attributes:
     description: Finds the certificate and reports what it would request or write; requests and writes nothing.
   diff_mode:
     support: none
-    description: Reports RV(changed) and what was requested.
+    description: Reports whether a certificate was requested or validation records were written.
 """
 
 EXAMPLES = r"""
@@ -133,8 +133,8 @@ def find_ours(module, acm, wanted):
     """Our certificates for exactly these names, newest first."""
     found = []
     try:
-        pages = acm.get_paginator("list_certificates").paginate(CertificateStatuses=list(LIVE),
-                                                               Includes={"keyTypes": KEY_TYPES})
+        paginator = acm.get_paginator("list_certificates")
+        pages = paginator.paginate(CertificateStatuses=list(LIVE), Includes={"keyTypes": KEY_TYPES})
         summaries = [s for page in pages for s in page["CertificateSummaryList"]]
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg="Could not list ACM certificates")
@@ -175,8 +175,8 @@ def wait_for_records(module, acm, cert, names, timeout=120):
     deadline = time.monotonic() + timeout
     while sum(1 for o in cert.get("DomainValidationOptions", []) if o.get("ResourceRecord")) < len(names):
         if time.monotonic() > deadline:
-            module.fail_json(msg="ACM gave no DNS validation records for %s within %d s" % (cert["CertificateArn"],
-                                                                                           timeout))
+            module.fail_json(msg="ACM gave no DNS validation records for %s within %d s"
+                                 % (cert["CertificateArn"], timeout))
         time.sleep(2)
         cert = describe(module, acm, cert["CertificateArn"])
     return cert

@@ -112,7 +112,7 @@ parent:
   returned: always
   type: dict
 authoritative:
-  description: One entry per expected name server with C(authoritative) and C(answers).
+  description: One entry per expected name server with C(authoritative), C(answers) and C(nameservers) (its apex NS set).
   returned: always
   type: list
   elements: dict
