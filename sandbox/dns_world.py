@@ -388,11 +388,7 @@ class World:
 
     def close(self) -> None:
         """Stop every daemon, release dead resolvers' sockets, the block lock and the state file."""
-        for daemon in self.daemons.values():
-            dnsd.stop(daemon)
-        for sockets in self.dead.values():
-            for sock in sockets:
-                sock.close()
+        dnsd.stop_all(self.daemons.values(), self.dead.values())
         if self.lock is not None:
             self.lock.close()
         self.state_file.unlink(missing_ok=True)

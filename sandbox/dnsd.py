@@ -416,6 +416,15 @@ def restart(daemon: Daemon, timeout: float = 15.0) -> None:
     wait_ready(daemon, deadline)
 
 
+def stop_all(daemons: Iterable[Daemon], silenced: Iterable[list[socket.socket]]) -> None:
+    """Stop every daemon, then close the sockets ``hold_silent`` kept for dead resolvers (freeing their addresses)."""
+    for daemon in daemons:
+        stop(daemon)
+    for sockets in silenced:
+        for sock in sockets:
+            sock.close()
+
+
 def hold_silent(address: str, port: int = PORT) -> list[socket.socket]:
     """Bind UDP and TCP sockets on address:port that are never read, so that queries there time out (a crashed
     or firewalled resolver) instead of being refused. The caller closes them to release the address."""

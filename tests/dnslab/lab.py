@@ -172,11 +172,7 @@ class DnsLab:
 
     def close(self) -> None:
         """Stop every daemon (terminate, then kill) and release the sockets held for dead resolvers."""
-        for daemon in self._daemons.values():
-            dnsd.stop(daemon)
-        for sockets in self._dead.values():
-            for sock in sockets:
-                sock.close()
+        dnsd.stop_all(self._daemons.values(), self._dead.values())
         self._dead.clear()
         if self._socket_dir is not None:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
