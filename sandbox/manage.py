@@ -90,10 +90,10 @@ def http_ok(url: str) -> bool:
         return r.status == 200
 
 
-def start(name: str, argv: list[str], marker: str, log: Path) -> dict[str, Any]:
+def start(name: str, argv: list[str], marker: str, log: Path, **extra_env: str) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_ACCESS_KEY_ID=DUMMY_KEY, AWS_SECRET_ACCESS_KEY=DUMMY_KEY, PYTHONPATH=str(ROOT),
-               AWS_EC2_METADATA_DISABLED="true")
+               AWS_EC2_METADATA_DISABLED="true", **extra_env)
     with log.open("ab") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 cwd=ROOT, env=env, start_new_session=True)
@@ -116,7 +116,10 @@ def up(args: argparse.Namespace) -> int:
 
     moto_port = free_port()
     procs.append(start("moto", [str(bindir / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)],
-                       f"-p {moto_port}", STATE_DIR / "moto.log"))
+                       f"-p {moto_port}", STATE_DIR / "moto.log",
+                       # moto "issues" a DNS-validated certificate this many seconds after the request (it never
+                       # looks at DNS); 5 s keeps the certificates phase's wait real but short.
+                       MOTO_ACM_VALIDATION_WAIT=os.environ.get("MOTO_ACM_VALIDATION_WAIT", "5")))
     sim_port_file = STATE_DIR / "hostinger.port"
     sim_port_file.unlink(missing_ok=True)
     procs.append(start("hostinger", [sys.executable, "-m", "sandbox.hostinger_sim", "--domain", domain,

@@ -1,21 +1,25 @@
 """`make test`: every layer, in order, none skipped; a summary line per layer and a closing count.
 
 Layers: ruff, unit (pytest), integration (pytest against a real moto server and the Hostinger simulator),
-molecule (route53_zone, against a sandbox this runner starts and stops), ansible-lint (production profile),
-changelog lint, ansible-test sanity. With CI=true a layer whose tool is missing fails; locally too - the
-Makefile installs everything first, so a missing tool is a broken install either way.
+molecule (route53_zone, acm_wildcard, cloudfront_waf, against a sandbox this runner starts and stops),
+ansible-lint (production profile), changelog lint, ansible-test sanity. With CI=true a layer whose tool is
+missing fails; locally too - the Makefile installs everything first, so a missing tool is a broken install
+either way.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ("route53_zone", "acm_wildcard", "cloudfront_waf")
 BIN = Path(sys.executable).parent
 
 
@@ -28,6 +32,10 @@ def run(name: str, argv: list[str], env: dict[str, str] | None = None) -> tuple[
     return name, ok, took
 
 
+def endpoints(state: str) -> dict:
+    return json.loads((Path(state) / "endpoints.json").read_text())
+
+
 def molecule() -> tuple[str, bool, float]:
     """Molecule needs a running sandbox: a private one, fresh, stopped afterwards whatever happens."""
     with tempfile.TemporaryDirectory(prefix="launch-molecule-") as state:
@@ -36,7 +44,14 @@ def molecule() -> tuple[str, bool, float]:
         if up.returncode != 0:
             return "molecule", False, 0.0
         try:
-            return run("molecule", [str(BIN / "molecule"), "test", "-s", "route53_zone"], env)
+            started, ok = time.monotonic(), True
+            for scenario in SCENARIOS:
+                # each scenario starts from an empty moto and the simulator's seed
+                for url in (endpoints(state)["aws_endpoint_url"] + "/moto-api/reset",
+                            endpoints(state)["hostinger_api_url"] + "/__sim/reset"):
+                    urllib.request.urlopen(urllib.request.Request(url, method="POST", data=b"{}"), timeout=10).close()
+                ok &= run("molecule " + scenario, [str(BIN / "molecule"), "test", "-s", scenario], env)[1]
+            return "molecule", ok, time.monotonic() - started
         finally:
             subprocess.run([sys.executable, "-m", "sandbox.manage", "down"], check=False, cwd=ROOT, env=env)
 

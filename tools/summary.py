@@ -7,14 +7,19 @@ import sys
 from pathlib import Path
 
 
-REPORTS = ("TASK [directfanz.launch.route53_zone : Report", "TASK [Report the TTLs", "TASK [Show each server's state")
+# Every role's closing "Report ..." task, and the cutover's reports.
+REPORTS = ("TASK [Report the TTLs", "TASK [Show each server's state")
+
+
+def is_report(line: str) -> bool:
+    return line.startswith(REPORTS) or (line.startswith("TASK [directfanz.launch.") and " : Report" in line)
 
 
 def summary(log: str) -> list[str]:
     lines = log.splitlines()
     out = [line for line in lines if line.startswith("dns_propagation ")]
     for i, line in enumerate(lines):
-        if line.startswith(REPORTS):
+        if is_report(line):
             for body in lines[i + 1:]:
                 if not body.strip():
                     break

@@ -52,6 +52,8 @@ def zone_import_summary(result, domain):
                     ", ".join("%s %d" % kv for kv in sorted(counts.items())) or "none", result.get("unchanged", 0)))
     for c in changes:
         lines.append("  %s %s %s" % (c["action"], c["name"], c["type"]))
+    for line in result.get("kept_aliases") or []:
+        lines.append("Left as routed by the launch (an alias holds the name): %s" % line)
     for nc in result.get("not_carried") or []:
         lines.append("Not carried over: %s %s - %s" % (nc["name"], nc["type"], nc["reason"]))
     return lines

@@ -362,14 +362,39 @@ def same(a, b):
     return all(a.get(f) == b.get(f) for f in fields)
 
 
-def plan_changes(desired, existing, state="present"):
+def keep_aliases(desired, existing):
+    """``desired`` without the address records (A, AAAA, CNAME) at names where the zone already holds an alias
+    A/AAAA set - names the launch has routed to CloudFront or the load balancer, which an import of the old
+    records must not undo. Returns (kept, left_out)."""
+    routed = set(r["name"] for r in existing if r.get("alias") and r["type"] in ("A", "AAAA"))
+    kept, left_out = [], []
+    for rec in desired:
+        if rec["name"] in routed and rec["type"] in ("A", "AAAA", "CNAME") and not rec.get("alias"):
+            left_out.append(rec)
+        else:
+            kept.append(rec)
+    return kept, left_out
+
+
+def plan_changes(desired, existing, state="present", displace=False):
     """Changes that bring ``existing`` to ``desired`` (present) or remove ``desired`` (absent).
 
-    Only the named record sets are touched; others in the zone are left alone. Returns (changes, unchanged)
-    where a change is ``{"action", "record", "before"}``."""
+    Only the named record sets are touched; others in the zone are left alone - except, with ``displace``, the
+    sets a desired set cannot stand beside (a CNAME where other types are wanted, other types where a CNAME is
+    wanted): those are deleted first in the same change, so the name never stops answering. Returns
+    (changes, unchanged) where a change is ``{"action", "record", "before"}``."""
     current = dict((key(r), r) for r in existing if not r.get("set_identifier"))
     routed = set(key(r) for r in existing if r.get("set_identifier"))
     changes, unchanged = [], []
+    if displace and state == "present":
+        wanted = set(key(r) for r in desired)
+        for rec in desired:
+            for other in list(current.values()):
+                if other["name"] != rec["name"] or key(other) in wanted:
+                    continue
+                if "CNAME" in (rec["type"], other["type"]) and rec["type"] != other["type"]:
+                    changes.append({"action": "DELETE", "record": other, "before": other})
+                    del current[key(other)]
     for rec in desired:
         if key(rec) in routed:
             raise RecordError("%s %s exists with a routing policy (SetIdentifier); this module manages simple"
@@ -387,7 +412,7 @@ def plan_changes(desired, existing, state="present"):
             changes.append({"action": "UPSERT", "record": rec, "before": before})
     if state == "present":
         after = dict(current)
-        after.update((key(c["record"]), c["record"]) for c in changes)
+        after.update((key(c["record"]), c["record"]) for c in changes if c["action"] != "DELETE")
         check_coexistence(after.values())
     return changes, unchanged
 

@@ -33,6 +33,11 @@ options:
   hosted_zone_id:
     description: Route 53 zone to write the validation records into. Every name must lie in that zone.
     type: str
+  hosted_zone:
+    description:
+      - Name of the public Route 53 zone to write the validation records into, instead of O(hosted_zone_id)
+        (for runs that start after the zone was made, for example C(--tags certificates)).
+    type: str
   validation_record_ttl:
     description: TTL of the validation CNAMEs.
     type: int
@@ -104,6 +109,11 @@ not_after:
   description: Expiry time of the issued certificate.
   returned: when issued
   type: str
+in_use_by:
+  description: ARNs of the resources (load balancers, distributions) that use the certificate.
+  returned: always
+  type: list
+  elements: str
 """
 
 import time
@@ -117,47 +127,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.directfanz.launch.plugins.module_utils import route53
+from ansible_collections.directfanz.launch.plugins.module_utils.acm import MANAGED_TAG, describe, find_ours, names_of
 from ansible_collections.directfanz.launch.plugins.module_utils.records import (
     RecordError, from_rrset, in_zone, normalize_record, plan_changes, split_batches, to_change)
-
-MANAGED_TAG = ("managed-by", "directfanz.launch")
-LIVE = ("PENDING_VALIDATION", "ISSUED", "INACTIVE", "FAILED", "VALIDATION_TIMED_OUT")
-KEY_TYPES = ["RSA_1024", "RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1", "EC_secp384r1", "EC_secp521r1"]
-
-
-def names_of(domain_name, sans):
-    return sorted(set(n.lower().rstrip(".") for n in [domain_name] + list(sans)))
-
-
-def find_ours(module, acm, wanted):
-    """Our certificates for exactly these names, newest first."""
-    found = []
-    try:
-        paginator = acm.get_paginator("list_certificates")
-        pages = paginator.paginate(CertificateStatuses=list(LIVE), Includes={"keyTypes": KEY_TYPES})
-        summaries = [s for page in pages for s in page["CertificateSummaryList"]]
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg="Could not list ACM certificates")
-    for summary in summaries:
-        if summary["DomainName"].lower() not in wanted:
-            continue
-        cert = describe(module, acm, summary["CertificateArn"])
-        if names_of(cert["DomainName"], cert.get("SubjectAlternativeNames", [])) != wanted:
-            continue
-        try:
-            tags = acm.list_tags_for_certificate(CertificateArn=cert["CertificateArn"], aws_retry=True).get("Tags", [])
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-            module.fail_json_aws(e, msg="Could not read the tags of %s" % cert["CertificateArn"])
-        if {"Key": MANAGED_TAG[0], "Value": MANAGED_TAG[1]} in tags:
-            found.append(cert)
-    return sorted(found, key=lambda c: str(c.get("CreatedAt", "")), reverse=True)
-
-
-def describe(module, acm, arn):
-    try:
-        return acm.describe_certificate(CertificateArn=arn, aws_retry=True)["Certificate"]
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg="Could not describe certificate %s" % arn)
 
 
 def validation_records(cert):
@@ -216,6 +188,7 @@ def main():
             domain_name=dict(type="str", required=True),
             subject_alternative_names=dict(type="list", elements="str", default=[]),
             hosted_zone_id=dict(type="str"),
+            hosted_zone=dict(type="str"),
             validation_record_ttl=dict(type="int", default=300),
             key_algorithm=dict(type="str", default="RSA_2048", choices=["RSA_2048", "EC_prime256v1", "EC_secp384r1"]),
             tags=dict(type="dict", default={}),
@@ -223,6 +196,7 @@ def main():
             wait=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=1800),
         ),
+        mutually_exclusive=[("hosted_zone_id", "hosted_zone")],
         supports_check_mode=True,
     )
     p = module.params
@@ -231,11 +205,12 @@ def main():
 
     zone = None
     r53 = None
-    if p["hosted_zone_id"]:
+    if p["hosted_zone_id"] or p["hosted_zone"]:
         r53 = route53.client(module)
-        zone = route53.find_zone(module, r53, zone_id=p["hosted_zone_id"])
+        zone = route53.find_zone(module, r53, zone_id=p["hosted_zone_id"], name=p["hosted_zone"])
         if zone is None:
-            module.fail_json(msg="hosted zone %s does not exist" % p["hosted_zone_id"])
+            module.fail_json(msg="hosted zone %s does not exist (run the dns_zone phase first)"
+                                 % (p["hosted_zone_id"] or "named %s" % p["hosted_zone"]))
         zone_name = zone["HostedZone"]["Name"]
         outside = [n for n in wanted if not in_zone(n.replace("*.", "", 1) + ".", zone_name)]
         if outside:
@@ -288,7 +263,7 @@ def main():
     if p["wait"] and not module.check_mode and cert["Status"] != "ISSUED":
         deadline = time.monotonic() + p["wait_timeout"]
         while cert["Status"] == "PENDING_VALIDATION" and time.monotonic() < deadline:
-            time.sleep(5)
+            time.sleep(min(5.0, max(0.5, deadline - time.monotonic())))
             cert = describe(module, acm, cert["CertificateArn"])
         if failure(cert):
             module.fail_json(msg=failure(cert), changed=changed, **result_of(cert))

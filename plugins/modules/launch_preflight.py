@@ -47,6 +47,11 @@ options:
     type: list
     elements: raw
     default: []
+  admin_emails:
+    description: The administrators' addresses that alerts go to; each must look like an e-mail address.
+    type: list
+    elements: str
+    default: []
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -106,6 +111,7 @@ from ansible_collections.directfanz.launch.plugins.module_utils.hostinger import
 from ansible_collections.directfanz.launch.plugins.module_utils.validation import (
     domain_problem, is_loopback_host, region_problem, subdomain_problem, url_host)
 
+EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 REAL_KEY = re.compile(r"^(AKIA|ASIA|AROA|AIDA)[A-Z0-9]{12,}$")
 
 
@@ -131,6 +137,9 @@ def input_problems(p):
             parse_server(server)
         except ValueError as exc:
             problems.append(str(exc))
+    for address in p["admin_emails"]:
+        if not EMAIL.match(address):
+            problems.append("admin e-mail address %r is not an address like ops@example.com" % address)
     return problems
 
 
@@ -193,6 +202,7 @@ def main():
             aws_account_id=dict(type="str"),
             hostinger_api_url=dict(type="str", default=""),
             dns_servers=dict(type="list", elements="raw", default=[]),
+            admin_emails=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )

@@ -75,6 +75,20 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  replace_conflicting:
+    description:
+      - Delete, in the same change, the record sets a listed set cannot stand beside - a CNAME at a name that
+        gets other types (for example an imported C(www) CNAME replaced by alias A/AAAA records), or other types
+        at a name that gets a CNAME - so the name never stops answering. Without it such a conflict is refused.
+    type: bool
+    default: false
+  keep_aliases:
+    description:
+      - Leave out listed A, AAAA and CNAME sets with values at names where the zone already holds an alias
+        A/AAAA set (returned as RV(kept_aliases)). For importing old records into a zone whose names the
+        launch has since routed to CloudFront or a load balancer, so a re-run does not undo the routing.
+    type: bool
+    default: false
   comment:
     description: Comment recorded with the change batch.
     type: str
@@ -150,13 +164,22 @@ change_ids:
   returned: always
   type: list
   elements: str
+requests:
+  description: How many change requests the changes take (or would take).
+  returned: always
+  type: int
+kept_aliases:
+  description: With O(keep_aliases), the listed sets left out because their name is routed by an alias, one line each.
+  returned: always
+  type: list
+  elements: str
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.directfanz.launch.plugins.module_utils import route53
 from ansible_collections.directfanz.launch.plugins.module_utils.records import (
-    RecordError, describe, from_rrset, key, normalize_record, plan_changes, split_batches, to_change)
+    RecordError, describe, from_rrset, keep_aliases, key, normalize_record, plan_changes, split_batches, to_change)
 from ansible_collections.directfanz.launch.plugins.module_utils.validation import domain_problem
 
 
@@ -178,6 +201,8 @@ def main():
             zone=dict(type="str"), hosted_zone_id=dict(type="str"), private_zone=dict(type="bool", default=False),
             records=dict(type="list", elements="dict", required=True, options=record_spec),
             state=dict(type="str", choices=["present", "absent"], default="present"),
+            replace_conflicting=dict(type="bool", default=False),
+            keep_aliases=dict(type="bool", default=False),
             comment=dict(type="str", default="directfanz.launch route53_records"),
             wait=dict(type="bool", default=False), wait_timeout=dict(type="int", default=300),
         ),
@@ -224,7 +249,10 @@ def main():
     try:
         desired = normalize_all(zone_name)
         existing = [from_rrset(r, zone_name) for r in route53.list_record_sets(module, conn, zone_id)] if zone else []
-        changes, unchanged = plan_changes(desired, existing, p["state"])
+        kept_aliases = []
+        if p["keep_aliases"] and p["state"] == "present":
+            desired, kept_aliases = keep_aliases(desired, existing)
+        changes, unchanged = plan_changes(desired, existing, p["state"], p["replace_conflicting"])
         batches = split_batches(changes)
     except RecordError as exc:
         module.fail_json(msg=str(exc), zone_id=zone_id)
@@ -239,7 +267,7 @@ def main():
 
     result = dict(changed=bool(changes), zone_id=zone_id, zone_name=zone_name, nameservers=nameservers,
                   changes=[change_result(c) for c in changes], unchanged=len(unchanged), change_ids=change_ids,
-                  requests=len(batches))
+                  requests=len(batches), kept_aliases=[describe(r) for r in kept_aliases])
     if module._diff:
         before = dict((key(c["before"]), describe(c["before"])) for c in changes if c["before"])
         after = dict((key(c["record"]), describe(c["record"])) for c in changes if c["action"] != "DELETE")

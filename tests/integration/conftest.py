@@ -96,3 +96,15 @@ def module(name, args, *flags, env=None):
     except (ValueError, KeyError, IndexError):
         result = {}
     return proc.returncode, proc.stdout + proc.stderr, result
+
+
+def aws_client(sandbox, service, region="us-east-1"):
+    return boto3.client(service, region_name=region, endpoint_url=sandbox["aws_endpoint_url"],
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def aws_module(sandbox, name, args, *flags):
+    """One of our AWS modules, ad hoc, against the sandbox's moto (region us-east-1 unless ``args`` says)."""
+    params = dict({"region": "us-east-1", "endpoint_url": sandbox["aws_endpoint_url"], "access_key": "testing",
+                   "secret_key": sandbox["aws_secret_key"]}, **args)
+    return module(name, params, *flags, env={"AWS_ENDPOINT_URL": sandbox["aws_endpoint_url"]})

@@ -153,3 +153,31 @@ def test_deletes_go_first():
     changes = [{"action": "CREATE", "record": rec("a", "A", 60, "192.0.2.1")},
                {"action": "DELETE", "record": rec("b", "A", 60, "192.0.2.1")}]
     assert [c["action"] for c in R.split_batches(changes)[0]] == ["DELETE", "CREATE"]
+
+
+def _alias(name, rtype):
+    return {"name": name, "type": rtype, "alias": {"hosted_zone_id": "Z2FDTNDATAQYW2", "dns_name": "d1.cloudfront.net.",
+                                                   "evaluate_target_health": False}}
+
+
+def test_an_import_leaves_names_the_launch_routed_alone():
+    existing = [_alias("example.com.", "A"), _alias("www.example.com.", "AAAA")]
+    imported = [{"name": "example.com.", "type": "A", "ttl": 300, "values": ["203.0.113.10"]},
+                {"name": "example.com.", "type": "MX", "ttl": 300, "values": ["10 mx.example.com."]},
+                {"name": "www.example.com.", "type": "CNAME", "ttl": 300, "values": ["example.com."]}]
+    kept, left_out = R.keep_aliases(imported, existing)
+    assert [r["type"] for r in kept] == ["MX"]
+    assert [(r["name"], r["type"]) for r in left_out] == [("example.com.", "A"), ("www.example.com.", "CNAME")]
+
+
+def test_a_cname_gives_way_to_aliases_in_the_same_change_only_when_asked():
+    existing = [{"name": "www.example.com.", "type": "CNAME", "ttl": 300, "values": ["example.com."]}]
+    wanted = [_alias("www.example.com.", "A"), _alias("www.example.com.", "AAAA")]
+    with pytest.raises(R.RecordError, match="CNAME must be alone"):
+        R.plan_changes(wanted, existing)
+    changes, unchanged = R.plan_changes(wanted, existing, displace=True)
+    assert [(c["action"], c["record"]["type"]) for c in changes] == [("DELETE", "CNAME"), ("CREATE", "A"),
+                                                                       ("CREATE", "AAAA")]
+    # one request, deletions first
+    batches = R.split_batches(changes)
+    assert len(batches) == 1 and batches[0][0]["action"] == "DELETE"

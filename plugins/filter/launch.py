@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright: directfanz.launch contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure data shaping for the launch's roles: from the inventory's short settings to module arguments, and from
+module results to the lines a person reads. Kept here rather than in Jinja loops inside YAML: ansible-core 2.19
+renders a multi-statement template as a string, and a loop is easier to test as a function."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+CERT_FIELDS = ("arn", "status", "renewal_eligibility", "not_after", "in_use_by", "validation_records")
+
+
+def certificate_results(requested, waited=None):
+    """Region -> certificate, from a looped acm_certificate request and the (possibly skipped) looped wait."""
+    waited = (waited or {}).get("results") or []
+    out = {}
+    for i, first in enumerate(requested.get("results") or []):
+        later = waited[i] if i < len(waited) else {"skipped": True}
+        cert = first if later.get("skipped") else later
+        out[first["item"]] = dict((k, cert.get(k, [] if k in ("in_use_by", "validation_records") else ""))
+                                  for k in CERT_FIELDS)
+    return out
+
+
+def certificate_report(certificates, alerts, emails):
+    lines = []
+    for region in sorted(certificates):
+        cert = certificates[region]
+        lines.append("%s: %s, renewal %s%s, %s" % (region, cert["status"] or "would be requested",
+                                                  cert["renewal_eligibility"] or "n/a",
+                                                  ", expires %s" % cert["not_after"] if cert["not_after"] else "",
+                                                  cert["arn"] or "-"))
+    lines.append("ACM renews a certificate by itself only while it is in use and its validation CNAME stays in the"
+                 " zone: INELIGIBLE is expected until the network and edge phases use it")
+    for result in (alerts or {}).get("results") or []:
+        pending = result.get("pending_confirmation") or []
+        lines.append("%s alerts: %s -> %s%s" % (result.get("item"), result.get("topic_arn", "?"), ", ".join(emails),
+                                               " (awaiting confirmation: %s)" % ", ".join(pending) if pending else ""))
+    return lines
+
+
+def target_groups(services, prefix):
+    """``{web: {port: 3000, ...}}`` -> load_balancer target groups named ``<prefix>-<service>``."""
+    return [dict(settings, name="%s-%s" % (prefix, service)) for service, settings in services.items()]
+
+
+def host_rules(services, prefix, domain):
+    """Each service answers at ``<service>.<domain>`` through its own target group."""
+    return [{"hosts": ["%s.%s" % (service, domain)], "target_group": "%s-%s" % (prefix, service)}
+            for service in services]
+
+
+def waf_rules(managed_groups, rate_limit):
+    """wafv2_web_acl rules: the AWS managed groups in priority order, then a per-IP rate limit that blocks."""
+    def visibility(name):
+        return {"sampled_requests_enabled": True, "cloud_watch_metrics_enabled": True, "metric_name": name}
+
+    rules = [{"name": group, "priority": i, "override_action": {"none": {}}, "visibility_config": visibility(group),
+              "statement": {"managed_rule_group_statement": {"vendor_name": "AWS", "name": group}}}
+             for i, group in enumerate(managed_groups)]
+    rules.append({"name": "rate-limit-per-ip", "priority": len(managed_groups), "action": {"block": {}},
+                  "visibility_config": visibility("rate-limit-per-ip"),
+                  "statement": {"rate_based_statement": {"limit": int(rate_limit), "aggregate_key_type": "IP"}}})
+    return rules
+
+
+def static_behaviors(paths, origin_id, cache_policy_id, response_headers_policy_id=""):
+    return [{"path_pattern": path, "origin_id": origin_id, "cache_policy_id": cache_policy_id, "compress": True,
+             "response_headers_policy_id": response_headers_policy_id} for path in paths]
+
+
+def alias_records(domain, edge_names, edge_target, lb_names, lb_target, ipv6=True):
+    """Alias records: ``edge_names`` ('' is the apex) to CloudFront (A, and AAAA with ``ipv6``), ``lb_names`` to
+    the load balancer (A). Targets are ``{hosted_zone_id, dns_name}``."""
+    apex = domain.lower().rstrip(".") + "."
+    out = []
+    for label in edge_names:
+        for rtype in ("A", "AAAA") if ipv6 else ("A",):
+            out.append({"name": "%s.%s" % (label, apex) if label else apex, "type": rtype,
+                        "alias": dict(edge_target, evaluate_target_health=False)})
+    for label in lb_names:
+        out.append({"name": "%s.%s" % (label, apex), "type": "A", "alias": dict(lb_target, evaluate_target_health=True)})
+    return out
+
+
+def comparable_records(record_sets, routed):
+    """The cutover's "no record lost" list: every served name and type except NS/SOA and the address records
+    (A, AAAA, CNAME, ALIAS) at names the launch routes itself (``routed``, absolute)."""
+    routed = set(n.lower() for n in routed)
+    out = []
+    for rs in record_sets:
+        if not rs.get("values") or rs["type"] in ("NS", "SOA"):
+            continue
+        if rs["name"].lower() in routed and rs["type"] in ("A", "AAAA", "CNAME", "ALIAS"):
+            continue
+        out.append({"name": rs["name"], "type": rs["type"]})
+    return out
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"certificate_results": certificate_results, "certificate_report": certificate_report,
+                "target_groups": target_groups, "host_rules": host_rules, "waf_rules": waf_rules,
+                "static_behaviors": static_behaviors, "alias_records": alias_records,
+                "comparable_records": comparable_records}

@@ -1,0 +1,152 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: directfanz.launch contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: launch_facts
+short_description: Find what earlier launch phases made (certificate, load balancer, distribution), read-only
+version_added: 0.2.0
+description:
+  - One read-only call that finds the resources a phase builds on, so a tagged run (C(--tags edge),
+    C(--tags dns_records)) works without the phases before it, and so DNS records are made from the live
+    resources rather than from hand-copied host names.
+  - Whatever does not exist yet comes back empty (never an error), so check mode on an empty account can still
+    plan; the role decides whether a missing resource is fatal.
+  - Why not the amazon.aws C(*_info) modules - C(elb_application_lb_info) fails when the named load balancer
+    does not exist, there is no info module for our certificates or distributions by tag, and three info tasks
+    cost three module start-ups.
+author: DirectFanz platform team (@directfanz)
+options:
+  certificate_domain:
+    description:
+      - Find our issued or pending wildcard certificate C(*.<domain>) + C(<domain>) in each of
+        O(certificate_regions).
+    type: str
+  certificate_regions:
+    description: Regions to look for the certificate in.
+    type: list
+    elements: str
+    default: [us-east-1]
+  load_balancer_name:
+    description: Name of the Application Load Balancer to find (in O(load_balancer_region)).
+    type: str
+  load_balancer_region:
+    description: Region of the load balancer; defaults to O(region).
+    type: str
+  distribution_name:
+    description: The C(launch-distribution) tag of the CloudFront distribution to find.
+    type: str
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+attributes:
+  check_mode:
+    support: full
+    description: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Changes nothing.
+"""
+
+EXAMPLES = r"""
+- name: Find the certificate and the load balancer the edge builds on
+  directfanz.launch.launch_facts:
+    certificate_domain: example.com
+    load_balancer_name: example-alb
+  register: found
+"""
+
+RETURN = r"""
+certificates:
+  description: Region to our certificate C({arn, status}); regions without one are absent.
+  returned: always
+  type: dict
+load_balancer:
+  description: C({arn, dns_name, canonical_hosted_zone_id}) of the load balancer, or empty.
+  returned: always
+  type: dict
+distribution:
+  description: C({id, arn, domain_name, hosted_zone_id, status}) of the distribution, or empty.
+  returned: always
+  type: dict
+"""
+
+try:
+    import botocore
+except ImportError:
+    pass  # AnsibleAWSModule reports it
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+from ansible_collections.directfanz.launch.plugins.module_utils import acm, cloudfront
+
+RETRY = AWSRetry.jittered_backoff(retries=8, delay=1, max_delay=20)
+
+
+def certificate(module, domain, region):
+    conn = module.client("acm", region=region, retry_decorator=RETRY)
+    domain = domain.lower().rstrip(".")
+    ours = acm.find_ours(module, conn, acm.names_of("*." + domain, [domain]))
+    usable = [c for c in ours if c["Status"] in ("ISSUED", "PENDING_VALIDATION")]
+    if not usable:
+        return None
+    return {"arn": usable[0]["CertificateArn"], "status": usable[0]["Status"]}
+
+
+def load_balancer(module, name, region):
+    elb = module.client("elbv2", region=region, retry_decorator=RETRY)
+    try:
+        lb = elb.describe_load_balancers(Names=[name], aws_retry=True)["LoadBalancers"][0]
+    except botocore.exceptions.ClientError as e:
+        if e.response.get("Error", {}).get("Code") == "LoadBalancerNotFound":
+            return {}
+        module.fail_json_aws(e, msg="Could not read load balancer %s" % name)
+    except botocore.exceptions.BotoCoreError as e:
+        module.fail_json_aws(e, msg="Could not read load balancer %s" % name)
+    return {"arn": lb["LoadBalancerArn"], "dns_name": lb["DNSName"].lower(),
+            "canonical_hosted_zone_id": lb["CanonicalHostedZoneId"]}
+
+
+def distribution(module, name):
+    dists = cloudfront.Distributions(module)
+    ours = cloudfront.find(dists, name, [])[0]
+    if ours is None:
+        return {}
+    return {"id": ours["Id"], "arn": ours["ARN"], "domain_name": ours["DomainName"].lower(), "status": ours["Status"],
+            "hosted_zone_id": cloudfront.CLOUDFRONT_ZONE_ID}
+
+
+def main():
+    module = AnsibleAWSModule(
+        argument_spec=dict(
+            certificate_domain=dict(type="str"),
+            certificate_regions=dict(type="list", elements="str", default=["us-east-1"]),
+            load_balancer_name=dict(type="str"),
+            load_balancer_region=dict(type="str"),
+            distribution_name=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    out = {"certificates": {}, "load_balancer": {}, "distribution": {}}
+    if p["certificate_domain"]:
+        for region in p["certificate_regions"]:
+            found = certificate(module, p["certificate_domain"], region)
+            if found:
+                out["certificates"][region] = found
+    if p["load_balancer_name"]:
+        out["load_balancer"] = load_balancer(module, p["load_balancer_name"], p["load_balancer_region"] or p["region"])
+    if p["distribution_name"]:
+        out["distribution"] = distribution(module, p["distribution_name"])
+    module.exit_json(changed=False, **out)
+
+
+if __name__ == "__main__":
+    main()

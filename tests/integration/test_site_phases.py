@@ -1,0 +1,113 @@
+"""The certificates, network, edge and dns_records phases through site.yml against the moto server, as a user
+runs them: --check on a fresh sandbox creates nothing, the whole launch, a second run that changes nothing (and
+prints no secret at -vvv), and a tagged run of one phase on its own."""
+
+import json
+
+from conftest import playbook, record_sets
+from conftest import aws_client as client
+
+DOMAIN = "directfanz.io"
+
+
+def everything(sandbox):
+    """What the launch made, as AWS (moto) tells it."""
+    acm = {region: boto_certs(sandbox, region) for region in ("us-east-1",)}
+    elb = client(sandbox, "elbv2")
+    cf = client(sandbox, "cloudfront")
+    waf = client(sandbox, "wafv2")
+    ec2 = client(sandbox, "ec2")
+    return {
+        "certificates": acm,
+        "load_balancers": [lb["LoadBalancerName"] for lb in elb.describe_load_balancers()["LoadBalancers"]],
+        "distributions": cf.list_distributions()["DistributionList"].get("Items", []),
+        "web_acls": [a["Name"] for scope in ("CLOUDFRONT", "REGIONAL") for a in waf.list_web_acls(Scope=scope)[
+            "WebACLs"]],
+        "vpcs": [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if not v.get("IsDefault")],
+        "buckets": [b["Name"] for b in client(sandbox, "s3").list_buckets()["Buckets"]],
+        "topics": client(sandbox, "sns").list_topics()["Topics"],
+    }
+
+
+def boto_certs(sandbox, region):
+    return [c["CertificateArn"] for c in client(sandbox, "acm").list_certificates()["CertificateSummaryList"]]
+
+
+def test_check_mode_on_a_fresh_sandbox_creates_nothing(fresh):
+    run = playbook(fresh, "--check")
+    assert run.rc == 0 and run.failed == 0, run.out[-5000:]
+    assert "create load balancer directfanz-sandbox-alb" in run.out  # the plan is reported
+    made = everything(fresh)
+    assert all(not v for v in made["certificates"].values()), made
+    assert {k: v for k, v in made.items() if k != "certificates" and v} == {}, made
+
+
+def test_the_launch_then_a_second_run_changes_nothing(fresh):
+    first = playbook(fresh)
+    assert first.rc == 0, first.out[-6000:]
+    elb = client(fresh, "elbv2")
+    lb = elb.describe_load_balancers(Names=["directfanz-sandbox-alb"])["LoadBalancers"][0]
+    dist = client(fresh, "cloudfront").list_distributions()["DistributionList"]["Items"][0]
+    zone, rrsets = record_sets(fresh)
+    got = {(r["Name"], r["Type"]): r for r in rrsets}
+
+    # certificates: issued, and the validation CNAME really is in the zone (moto issues without looking)
+    acm = client(fresh, "acm")
+    [summary] = acm.list_certificates()["CertificateSummaryList"]
+    cert = acm.describe_certificate(CertificateArn=summary["CertificateArn"])["Certificate"]
+    assert cert["Status"] == "ISSUED" and sorted(cert["SubjectAlternativeNames"]) == [DOMAIN, "*." + DOMAIN]
+    record = cert["DomainValidationOptions"][0]["ResourceRecord"]
+    assert got[(record["Name"], "CNAME")]["ResourceRecords"] == [{"Value": record["Value"]}]
+    # the load balancer uses it, and routes every subdomain to its own target group
+    listeners = {lis["Port"]: lis for lis in elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]}
+    assert listeners[443]["Certificates"][0]["CertificateArn"] == cert["CertificateArn"]
+    rules = [r for r in elb.describe_rules(ListenerArn=listeners[443]["ListenerArn"])["Rules"] if not r["IsDefault"]]
+    hosts = sorted(c["HostHeaderConfig"]["Values"][0] for r in rules for c in r["Conditions"])
+    assert hosts == ["api." + DOMAIN, "stream." + DOMAIN, "ws." + DOMAIN]
+    # the regional web ACL guards the load balancer; both ACLs log
+    waf = client(fresh, "wafv2")
+    regional = waf.get_web_acl_for_resource(ResourceArn=lb["LoadBalancerArn"])["WebACL"]
+    assert regional["Name"] == "directfanz-sandbox-regional"
+    for scope in ("CLOUDFRONT", "REGIONAL"):
+        for acl in waf.list_web_acls(Scope=scope)["WebACLs"]:
+            logging = waf.get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]
+            assert logging["LogDestinationConfigs"][0].split(":log-group:")[1].startswith("aws-waf-logs-")
+    # the distribution: aliases, the certificate, the CLOUDFRONT web ACL
+    config = client(fresh, "cloudfront").get_distribution_config(Id=dist["Id"])["DistributionConfig"]
+    assert sorted(config["Aliases"]["Items"]) == [DOMAIN, "www." + DOMAIN]
+    assert config["ViewerCertificate"]["ACMCertificateArn"] == cert["CertificateArn"]
+    assert ":global/webacl/directfanz-sandbox-cloudfront/" in config["WebACLId"]
+    # the records: apex and www to CloudFront (the imported www CNAME gave way), subdomains to the load balancer
+    for name in (DOMAIN + ".", "www.%s." % DOMAIN):
+        assert got[(name, "A")]["AliasTarget"]["DNSName"].rstrip(".") == dist["DomainName"]
+        assert (name, "AAAA") in got
+    assert ("www.%s." % DOMAIN, "CNAME") not in got
+    for sub in ("api", "ws", "stream"):
+        assert got[("%s.%s." % (sub, DOMAIN), "A")]["AliasTarget"]["DNSName"].rstrip(".").lower() == lb[
+            "DNSName"].lower()
+    # the mail records were carried and stay
+    assert (DOMAIN + ".", "MX") in got
+
+    second = playbook(fresh, "-vvv")
+    assert second.rc == 0 and second.changed == 0, second.out[-6000:]
+    assert fresh["aws_secret_key"] not in second.out and fresh["hostinger_api_token"] not in second.out
+    assert {(r["Name"], r["Type"]): r for r in record_sets(fresh)[1]} == got
+
+    # one phase on its own finds what the others made
+    alone = playbook(fresh, "--tags", "dns_records")
+    assert alone.rc == 0 and alone.changed == 0, alone.out[-4000:]
+
+
+def test_the_edge_refuses_to_start_before_the_load_balancer_exists(fresh):
+    assert playbook(fresh, "--tags", "dns_zone,certificates").rc == 0
+    run = playbook(fresh, "--tags", "edge")
+    assert run.rc != 0 and "Run those phases first" in run.out and "no load balancer" in run.out, run.out[-3000:]
+    assert client(fresh, "cloudfront").list_distributions()["DistributionList"].get("Items", []) == []
+
+
+def test_a_domain_without_a_zone_is_refused_before_any_certificate_request(fresh):
+    assert playbook(fresh, "--tags", "dns_zone").rc == 0
+    run = playbook(fresh, "--tags", "certificates", "-e", json.dumps({"acm_wildcard_domain": "example.org"}))
+    assert run.rc != 0, run.out[-3000:]
+    assert "hosted zone named example.org does not exist" in run.out
+    assert client(fresh, "acm").list_certificates()["CertificateSummaryList"] == []
