@@ -208,10 +208,11 @@ def main():
     if p["hosted_zone_id"] or p["hosted_zone"]:
         r53 = route53.client(module)
         zone = route53.find_zone(module, r53, zone_id=p["hosted_zone_id"], name=p["hosted_zone"])
-        if zone is None:
+        if zone is None and not module.check_mode:
             module.fail_json(msg="hosted zone %s does not exist (run the dns_zone phase first)"
                                  % (p["hosted_zone_id"] or "named %s" % p["hosted_zone"]))
-        zone_name = zone["HostedZone"]["Name"]
+        # in check mode the zone may be one this run would create: plan against its name
+        zone_name = zone["HostedZone"]["Name"] if zone else (p["hosted_zone"] or "").lower().rstrip(".") + "."
         outside = [n for n in wanted if not in_zone(n.replace("*.", "", 1) + ".", zone_name)]
         if outside:
             module.fail_json(msg="%s not in the hosted zone %s, so their validation records cannot be written there;"

@@ -392,7 +392,7 @@ def merged(current, wanted):
     return out
 
 
-def input_problems(p):
+def input_problems(p, check_mode=False):
     problems = []
     ids = [o["id"] for o in p["origins"]]
     if len(set(ids)) != len(ids):
@@ -411,7 +411,8 @@ def input_problems(p):
     aliases = [a.lower().rstrip(".") for a in p["aliases"]]
     if len(set(aliases)) != len(aliases):
         problems.append("aliases %s list a name twice" % p["aliases"])
-    if aliases and not p["certificate_arn"]:
+    # before the certificates phase has run, check mode may plan without the certificate
+    if aliases and not p["certificate_arn"] and not check_mode:
         problems.append("aliases need certificate_arn: an issued ACM certificate in us-east-1 covering %s"
                         % ", ".join(aliases))
     arn = p["certificate_arn"] or ""
@@ -478,7 +479,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    problems = input_problems(p)
+    problems = input_problems(p, module.check_mode)
     if problems:
         module.fail_json(msg="cloudfront_distribution %s: %s" % (p["name"], "; ".join(problems)), problems=problems)
 

@@ -787,8 +787,9 @@ def plan_security_groups(p, state, plan):
             plan.add("authorize_ingress", ["authorize %s %s" % (short, rule_text(r)) for r in authorize],
                      rules=authorize, descriptions=dict((r, want[r]) for r in authorize), **common)
         if revoke:
+            # with the description the rule has: AWS does not need it, moto matches group rules only with it
             plan.add("revoke_ingress", ["revoke %s %s" % (short, rule_text(r)) for r in revoke], rules=revoke,
-                     descriptions={}, **common)
+                     descriptions=dict((r, have[r]) for r in revoke), **common)
         if describe:
             plan.add("describe_ingress", ["describe %s %s as %r" % (short, rule_text(r), want[r]) for r in describe],
                      rules=describe, descriptions=dict((r, want[r]) for r in describe), **common)
@@ -1122,8 +1123,8 @@ def read_state(module, ec2, p):
              "addresses": [], "groups": []}
     vpc_id = state["vpc"]["VpcId"] if state["vpc"] else None
     if vpc_id:
-        state["dns"] = dict((a, vpc_attribute(module, ec2, vpc_id, a)) for a in ("EnableDnsSupport",
-                                                                                  "EnableDnsHostnames"))
+        attributes = ("EnableDnsSupport", "EnableDnsHostnames")
+        state["dns"] = dict((a, vpc_attribute(module, ec2, vpc_id, a)) for a in attributes)
         attached = find_internet_gateways(module, ec2, "of vpc %s" % vpc_id,
                                           [{"Name": "attachment.vpc-id", "Values": [vpc_id]}])
         state["igw"] = attached[0] if attached else None

@@ -3,23 +3,13 @@ rule, target and alarm, a second run writes nothing, changes are planned and mad
 before any call, state=absent removes what it lists. moto confirms e-mail subscriptions at once, so the pending
 case is a unit test (tests/unit/test_alert_topic.py)."""
 
-import http.client
 import json
-import threading
-import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import boto3
-import pytest
+from conftest import aws_client as client
 from conftest import module
 
 EMAILS = ["ops@directfanz.io", "oncall@directfanz.io"]
 PATTERN = {"source": ["aws.acm"], "detail-type": ["ACM Certificate Approaching Expiration"]}
-
-
-def client(sandbox, service, region="us-east-1"):
-    return boto3.client(service, region_name=region, endpoint_url=sandbox["aws_endpoint_url"],
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
 def alarm(name="days-to-expiry", **fields):
@@ -30,62 +20,6 @@ def alarm(name="days-to-expiry", **fields):
 
 def rule(name="acm-events"):
     return {"name": name, "description": "ACM expiry events", "event_pattern": PATTERN}
-
-
-class Recorder:
-    """A loopback proxy in front of moto that notes the name of every AWS operation passing through, so a test
-    can say which calls a run made. (debug_botocore_endpoint_logs cannot: it only parses https:// endpoints.)"""
-
-    def __init__(self, upstream):
-        target = urllib.parse.urlparse(upstream)
-        calls = self.calls = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                calls.append(operation(self.path, self.headers, body))
-                conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
-                conn.request(self.command, self.path, body, dict(self.headers))
-                answer = conn.getresponse()
-                data = answer.read()
-                self.send_response(answer.status)
-                for key, value in answer.getheaders():
-                    if key.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                conn.close()
-
-            do_GET = do_PUT = do_DELETE = do_POST
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def writes(self):
-        return [c for c in self.calls if not c.startswith(("Get", "List", "Describe"))]
-
-
-def operation(path, headers, body):
-    """The operation of a request in any of the protocols boto3 speaks: X-Amz-Target (JSON), /operation/X
-    (RPC v2 CBOR) or Action= (query)."""
-    if headers.get("X-Amz-Target"):
-        return headers["X-Amz-Target"].split(".")[-1]
-    if "/operation/" in path:
-        return path.rsplit("/", 1)[-1]
-    return urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action", ["?"])[0]
-
-
-@pytest.fixture()
-def recorder(fresh):
-    proxy = Recorder(fresh["aws_endpoint_url"])
-    yield proxy
-    proxy.server.shutdown()
-    proxy.server.server_close()
 
 
 def alert(sandbox, *flags, region="us-east-1", via=None, **args):

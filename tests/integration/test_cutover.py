@@ -57,9 +57,13 @@ def test_cutover_refuses_when_the_zone_names_other_name_servers(fresh):
 
 def test_the_whole_handoff_then_the_rollback(fresh, tmp_path):
     backup = tmp_path / "ns.json"
-    assert playbook(fresh, "--tags", "preflight,dns_zone").rc == 0
+    # the whole launch first: apex, www and the subdomains are then aliases to CloudFront and the load balancer,
+    # which the cutover does not compare with Hostinger (they move on purpose) and names instead
+    assert playbook(fresh).rc == 0
     run = playbook(fresh, "-e", "launch_nameserver_backup_file=%s" % backup, playbook_file="playbooks/cutover.yml")
     assert run.rc == 0, run.out[-4000:]
+    assert ("Routed by the launch, so not compared with Hostinger: api.directfanz.io., directfanz.io.,"
+            " stream.directfanz.io., ws.directfanz.io., www.directfanz.io.") in " ".join(run.out.split()), run.out[-6000:]
     state = post(fresh["hostinger_api_url"] + "/__sim/state", method="GET")["directfanz.io"]["domain"]
     moved = sorted(state["name_servers"].values())
     assert moved == sorted(route53(fresh).get_hosted_zone(Id=route53(fresh).list_hosted_zones()["HostedZones"][0][

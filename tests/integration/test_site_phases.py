@@ -55,7 +55,7 @@ def test_the_launch_then_a_second_run_changes_nothing(fresh):
     acm = client(fresh, "acm")
     [summary] = acm.list_certificates()["CertificateSummaryList"]
     cert = acm.describe_certificate(CertificateArn=summary["CertificateArn"])["Certificate"]
-    assert cert["Status"] == "ISSUED" and sorted(cert["SubjectAlternativeNames"]) == [DOMAIN, "*." + DOMAIN]
+    assert cert["Status"] == "ISSUED" and sorted(cert["SubjectAlternativeNames"]) == ["*." + DOMAIN, DOMAIN]
     record = cert["DomainValidationOptions"][0]["ResourceRecord"]
     assert got[(record["Name"], "CNAME")]["ResourceRecords"] == [{"Value": record["Value"]}]
     # the load balancer uses it, and routes every subdomain to its own target group

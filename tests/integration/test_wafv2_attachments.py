@@ -2,62 +2,13 @@
 only reads; a resource of another web ACL is refused unless replace_other_associations, then moved; logging=false
 deletes; bad inputs are refused before any AWS call."""
 
-import threading
-import urllib.error
-import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from conftest import module
+from conftest import Recorder, module
+from conftest import aws_client as client
 
 VISIBILITY = {"SampledRequestsEnabled": False, "CloudWatchMetricsEnabled": False, "MetricName": "test"}
-
-
-def client(sandbox, service):
-    return boto3.client(service, region_name="us-east-1", endpoint_url=sandbox["aws_endpoint_url"],
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
-class Recorder:
-    """An HTTP relay in front of moto that notes the operation (X-Amz-Target) of every request, so a test can
-    say which calls a run made - moto keeps no such record."""
-
-    def __init__(self, target):
-        calls = self.calls = []
-
-        class Relay(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                calls.append(self.headers.get("X-Amz-Target") or "%s %s" % (self.command, self.path))
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-                request = urllib.request.Request(target + self.path, data=body, headers=headers, method=self.command)
-                try:
-                    with urllib.request.urlopen(request, timeout=30) as answer:
-                        status, reply, answer_headers = answer.status, answer.read(), answer.headers
-                except urllib.error.HTTPError as e:
-                    status, reply, answer_headers = e.code, e.read(), e.headers
-                self.send_response(status)
-                for key, value in answer_headers.items():
-                    if key.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def operations(self):
-        return [c.split(".")[-1] for c in self.calls]
-
-    def writes(self):
-        return [op for op in self.operations() if not op.startswith(("Get", "List"))]
 
 
 def attach(sandbox, *flags, **args):

@@ -305,7 +305,7 @@ def test_a_removed_port_and_a_foreign_rule_are_revoked_and_nothing_else():
 def test_new_tags_are_added_in_one_call():
     plan = M.plan_network(params(tags={"environment": "sandbox", "team": "platform"}), built())
     assert [s["op"] for s in plan.steps] == ["create_tags"]
-    assert len(plan.steps[0]["resources"]) == 15 and plan.steps[0]["tags"] == {"team": "platform"}
+    assert len(plan.steps[0]["resources"]) == 14 and plan.steps[0]["tags"] == {"team": "platform"}
     assert "tag subnet directfanz-sandbox-public-us-east-1a with team=platform" in plan.actions
 
 
