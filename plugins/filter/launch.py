@@ -28,16 +28,17 @@ def certificate_report(certificates, alerts, emails):
     lines = []
     for region in sorted(certificates):
         cert = certificates[region]
-        lines.append("%s: %s, renewal %s%s, %s" % (region, cert["status"] or "would be requested",
-                                                  cert["renewal_eligibility"] or "n/a",
-                                                  ", expires %s" % cert["not_after"] if cert["not_after"] else "",
-                                                  cert["arn"] or "-"))
+        expires = ", expires %s" % cert["not_after"] if cert["not_after"] else ""
+        status = cert["status"] or "would be requested"
+        lines.append("%s: %s, renewal %s%s, %s" % (region, status, cert["renewal_eligibility"] or "n/a", expires,
+                                                   cert["arn"] or "-"))
     lines.append("ACM renews a certificate by itself only while it is in use and its validation CNAME stays in the"
                  " zone: INELIGIBLE is expected until the network and edge phases use it")
     for result in (alerts or {}).get("results") or []:
         pending = result.get("pending_confirmation") or []
-        lines.append("%s alerts: %s -> %s%s" % (result.get("item"), result.get("topic_arn", "?"), ", ".join(emails),
-                                               " (awaiting confirmation: %s)" % ", ".join(pending) if pending else ""))
+        waiting = " (awaiting confirmation: %s)" % ", ".join(pending) if pending else ""
+        topic = result.get("topic_arn", "?")
+        lines.append("%s alerts: %s -> %s%s" % (result.get("item"), topic, ", ".join(emails), waiting))
     return lines
 
 

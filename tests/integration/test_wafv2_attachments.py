@@ -98,7 +98,9 @@ def test_check_then_apply_then_nothing_to_do(recorded, world):
     assert acl_of(recorded, alb) == acl
     assert recorded["recorder"].writes() == ["PutLoggingConfiguration", "AssociateWebACL"]
 
-    rc, out, again = attach(recorded, **dict(args, redacted_headers=["COOKIE", "authorization"]))
+    shouted = dict(args)
+    shouted["redacted_headers"] = ["COOKIE", "authorization"]
+    rc, out, again = attach(recorded, **shouted)
     assert rc == 0 and again["changed"] is False and again["actions"] == [], out
     assert recorded["recorder"].writes() == [], recorded["recorder"].calls
 

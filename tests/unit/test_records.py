@@ -176,8 +176,8 @@ def test_a_cname_gives_way_to_aliases_in_the_same_change_only_when_asked():
     with pytest.raises(R.RecordError, match="CNAME must be alone"):
         R.plan_changes(wanted, existing)
     changes, unchanged = R.plan_changes(wanted, existing, displace=True)
-    assert [(c["action"], c["record"]["type"]) for c in changes] == [("DELETE", "CNAME"), ("CREATE", "A"),
-                                                                       ("CREATE", "AAAA")]
+    planned = [(c["action"], c["record"]["type"]) for c in changes]
+    assert planned == [("DELETE", "CNAME"), ("CREATE", "A"), ("CREATE", "AAAA")]
     # one request, deletions first
     batches = R.split_batches(changes)
     assert len(batches) == 1 and batches[0][0]["action"] == "DELETE"

@@ -30,8 +30,8 @@ def only(**over):
 
 
 def test_good_inputs_have_no_problem_and_are_normalised():
-    wanted, found = M.validate(params(log_destination_arns=[GROUP + ":*"], redacted_headers=["Cookie", "AUTHORIZATION",
-                                                                                            "cookie"],
+    headers = ["Cookie", "AUTHORIZATION", "cookie"]
+    wanted, found = M.validate(params(log_destination_arns=[GROUP + ":*"], redacted_headers=headers,
                                       resource_arns=[ALB, STAGE, ALB]))
     assert found == []
     assert wanted["destinations"] == [GROUP]
