@@ -3,7 +3,11 @@
 1. The sandbox launch, `site.yml --tags preflight,dns_zone`: first run and re-run (wall s, tasks, changed).
 2. Importing 50 records into Route 53 on the same moto server: our batched module in one task versus
    `amazon.aws.route53` looped over the records (the anchor: what a user of amazon.aws writes).
-3. The propagation matrix: 20 resolvers (2 of them never answer) x 5 names x 3 types, plus the parent and
+3. The network phase (VPC, subnets, NAT, routes, four security groups, load balancer, four target groups,
+   listeners, host rules): `vpc_network` + `load_balancer` (two tasks) versus the same with amazon.aws /
+   community.aws modules (tools/bench/network_anchor.yml, 15 tasks), each on its own fresh moto; first run
+   and re-run. Also the whole sandbox `site.yml`, first run and re-run.
+4. The propagation matrix: 20 resolvers (2 of them never answer) x 5 names x 3 types, plus the parent and
    authoritative checks, against real nsd/unbound on loopback (tests/dnslab): `dns_propagation`'s check
    versus the same queries asked one after another with `dig` (the anchor: what a person scripts).
 Each import runs against its own fresh hosted zone; every figure is the median of --repeat runs.
@@ -20,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import boto3
@@ -145,6 +150,28 @@ def propagation_bench(repeat: int) -> None:
     print("  ratio anchor/ours: %.1fx faster" % (sequential / b))
 
 
+def network_bench(info: dict, env: dict[str, str]) -> None:
+    """Ours and the anchor, each from an empty moto (reset before each), first run then re-run."""
+    print("== the network phase: directfanz.launch (2 tasks) vs amazon.aws/community.aws (15 tasks), fresh moto each")
+    figures = {}
+    for label, book in (("ours", "tools/bench/network_ours.yml"), ("anchor", "tools/bench/network_anchor.yml")):
+        reset = urllib.request.Request(info["aws_endpoint_url"] + "/moto-api/reset", method="POST", data=b"{}")
+        urllib.request.urlopen(reset, timeout=10).close()
+        acm = boto3.client("acm", region_name="us-east-1", endpoint_url=info["aws_endpoint_url"],
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        cert = acm.request_certificate(DomainName="*.example.com", ValidationMethod="DNS")["CertificateArn"]
+        extra = ["-e", json.dumps({"bench_endpoint": info["aws_endpoint_url"], "bench_secret": info["aws_secret_key"],
+                                   "bench_cert_arn": cert})]
+        runs = [playbook([book, "-i", "localhost,", *extra], env) for _ in range(2)]
+        figures[label] = [took for took, _ in runs]
+        for name, (took, out) in zip(("first run", "re-run"), runs, strict=True):
+            tasks, changed = recap(out)
+            print("  %-6s %-9s %6.2f s  tasks=%d changed=%d%s" % (label, name, took, tasks, changed,
+                                                                   "  <- anchor" if label == "anchor" else ""))
+    for i, name in enumerate(("first run", "re-run")):
+        print("  ratio anchor/ours, %s: %.1fx faster" % (name, figures["anchor"][i] / figures["ours"][i]))
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--repeat", type=int, default=3)
@@ -180,6 +207,15 @@ def main() -> int:
             print("  amazon.aws.route53 looped over the records:    %6.2f s  (runs: %s)  <- anchor"
                   % (loop, ", ".join("%.2f" % x for x in looped)))
             print("  ratio anchor/ours: %.1fx faster" % (loop / b))
+
+            network_bench(info, env)
+
+            print("== the whole site.yml against the sandbox (certificates, network, edge, dns_records included)")
+            first, out1 = playbook(["site.yml", "-i", "inventories/sandbox"], env)
+            again, out2 = playbook(["site.yml", "-i", "inventories/sandbox"], env)
+            for label, took, out in (("first run", first, out1), ("re-run", again, out2)):
+                tasks, changed = recap(out)
+                print("  %-9s %6.2f s  tasks=%d changed=%d" % (label, took, tasks, changed))
         finally:
             subprocess.run([sys.executable, "-m", "sandbox.manage", "down"], check=False, cwd=ROOT, env=env,
                            capture_output=True)
