@@ -17,6 +17,8 @@ except ImportError:  # pragma: no cover - Python 2 is not supported, but sanity 
     from urlparse import urlparse
 
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# An address SNS will take for an e-mail subscription: something@domain.tld (no spaces).
+EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
 
 

@@ -261,6 +261,8 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
+from ansible_collections.directfanz.launch.plugins.module_utils.validation import EMAIL
+
 MANAGED_TAG = ("managed-by", "directfanz.launch")
 TARGET_ID = "alert-topic"
 PENDING = "PendingConfirmation"
@@ -273,7 +275,6 @@ COMPARISONS = ["GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessTha
                "LessThanOrEqualToThreshold"]
 MISSING_DATA = ["missing", "notBreaching", "breaching", "ignore"]
 
-EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 RULE_NAME = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
 SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$")

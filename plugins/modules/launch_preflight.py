@@ -109,9 +109,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.directfanz.launch.plugins.module_utils.dnsquery import is_loopback_server, parse_server
 from ansible_collections.directfanz.launch.plugins.module_utils.hostinger import PUBLIC_API_URL
 from ansible_collections.directfanz.launch.plugins.module_utils.validation import (
-    domain_problem, is_loopback_host, region_problem, subdomain_problem, url_host)
+    EMAIL, domain_problem, is_loopback_host, region_problem, subdomain_problem, url_host)
 
-EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 REAL_KEY = re.compile(r"^(AKIA|ASIA|AROA|AIDA)[A-Z0-9]{12,}$")
 
 
