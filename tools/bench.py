@@ -162,12 +162,12 @@ def network_bench(info: dict, env: dict[str, str]) -> None:
         cert = acm.request_certificate(DomainName="*.example.com", ValidationMethod="DNS")["CertificateArn"]
         extra = ["-e", json.dumps({"bench_endpoint": info["aws_endpoint_url"], "bench_secret": info["aws_secret_key"],
                                    "bench_cert_arn": cert})]
-        runs = [playbook([book, "-i", "localhost,", *extra], env) for _ in range(2)]
-        figures[label] = [took for took, _ in runs]
+        runs = [playbook([book, "-i", "localhost,", *extra], env) for run in ("first run", "re-run")]
+        figures[label] = [run[0] for run in runs]
+        marker = "  <- anchor" if label == "anchor" else ""
         for name, (took, out) in zip(("first run", "re-run"), runs, strict=True):
             tasks, changed = recap(out)
-            print("  %-6s %-9s %6.2f s  tasks=%d changed=%d%s" % (label, name, took, tasks, changed,
-                                                                   "  <- anchor" if label == "anchor" else ""))
+            print("  %-6s %-9s %6.2f s  tasks=%d changed=%d%s" % (label, name, took, tasks, changed, marker))
     for i, name in enumerate(("first run", "re-run")):
         print("  ratio anchor/ours, %s: %.1fx faster" % (name, figures["anchor"][i] / figures["ours"][i]))
 
