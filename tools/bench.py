@@ -5,7 +5,7 @@
    `amazon.aws.route53` looped over the records (the anchor: what a user of amazon.aws writes).
 3. The network phase (VPC, subnets, NAT, routes, four security groups, load balancer, four target groups,
    listeners, host rules): `vpc_network` + `load_balancer` (two tasks) versus the same with amazon.aws /
-   community.aws modules (tools/bench/network_anchor.yml, 15 tasks), each on its own fresh moto; first run
+   community.aws modules (tools/bench/network_anchor.yml, 13 tasks), each on its own fresh moto; first run
    and re-run. Also the whole sandbox `site.yml`, first run and re-run.
 4. The propagation matrix: 20 resolvers (2 of them never answer) x 5 names x 3 types, plus the parent and
    authoritative checks, against real nsd/unbound on loopback (tests/dnslab): `dns_propagation`'s check
@@ -152,7 +152,7 @@ def propagation_bench(repeat: int) -> None:
 
 def network_bench(info: dict, env: dict[str, str]) -> None:
     """Ours and the anchor, each from an empty moto (reset before each), first run then re-run."""
-    print("== the network phase: directfanz.launch (2 tasks) vs amazon.aws/community.aws (15 tasks), fresh moto each")
+    print("== the network phase: directfanz.launch (2 tasks) vs amazon.aws/community.aws (13 tasks), fresh moto each")
     figures = {}
     for label, book in (("ours", "tools/bench/network_ours.yml"), ("anchor", "tools/bench/network_anchor.yml")):
         reset = urllib.request.Request(info["aws_endpoint_url"] + "/moto-api/reset", method="POST", data=b"{}")
