@@ -50,6 +50,10 @@ def molecule() -> tuple[str, bool, float]:
                 for url in (endpoints(state)["aws_endpoint_url"] + "/moto-api/reset",
                             endpoints(state)["hostinger_api_url"] + "/__sim/reset"):
                     urllib.request.urlopen(urllib.request.Request(url, method="POST", data=b"{}"), timeout=10).close()
+                # molecule keeps "prepared"/"converged" in ~/.ansible/tmp between runs of the same checkout path;
+                # a stale "prepared" would skip the prepare playbook against this empty sandbox
+                subprocess.run([str(BIN / "molecule"), "reset", "-s", scenario], check=False, cwd=ROOT, env=env,
+                               capture_output=True)
                 ok &= run("molecule " + scenario, [str(BIN / "molecule"), "test", "-s", scenario], env)[1]
             return "molecule", ok, time.monotonic() - started
         finally:
