@@ -536,9 +536,10 @@ def main():
         current_rules = elb.call("list the rules of %s" % p["name"], "describe_rules",
                                  ListenerArn=listeners[443]["ListenerArn"])["Rules"]
         names = dict((arn, name) for name, arn in tg_arns.items())
-        before["rules"] = ["%s %s -> %s" % (r["Priority"], ",".join(rule_shape(r)[0]),
-                                            names.get(rule_shape(r)[1], rule_shape(r)[1]))
-                           for r in current_rules if not r.get("IsDefault")]
+        for rule in current_rules:
+            if not rule.get("IsDefault"):
+                hosts, target = rule_shape(rule)
+                before["rules"].append("%s %s -> %s" % (rule["Priority"], ",".join(hosts), names.get(target, target)))
     create, modify, delete = rule_plan(wanted_rules, current_rules)
 
     def rule_args(hosts, tg_arn):

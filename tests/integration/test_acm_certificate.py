@@ -1,13 +1,11 @@
 """acm_certificate against the moto server: check mode requests nothing, one request then found again, the
 shared validation CNAME written once and really in the zone, names outside the zone refused first."""
 
-import boto3
-from conftest import module, route53
+from conftest import aws_client, module, route53
 
 
 def acm(sandbox):
-    return boto3.client("acm", region_name="us-east-1", endpoint_url=sandbox["aws_endpoint_url"],
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return aws_client(sandbox, "acm")
 
 
 def cert(sandbox, *flags, **args):

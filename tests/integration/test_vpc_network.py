@@ -6,8 +6,7 @@ gateway is replaced, and bad input or an immutable change is refused before any 
 moto makes a default VPC (with its own subnets and security group) per region on first use: everything here tells
 ours apart by its tags, never by being the only one."""
 
-import boto3
-from conftest import module
+from conftest import aws_client, module
 
 # `recorder` (conftest): a proxy in front of moto that notes every call, so a test can say a run made no write call.
 
@@ -26,8 +25,7 @@ SANDBOX = {
 
 
 def ec2(sandbox):
-    return boto3.client("ec2", region_name="us-east-1", endpoint_url=sandbox["aws_endpoint_url"],
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return aws_client(sandbox, "ec2")
 
 
 def network(sandbox, *flags, via=None, **over):

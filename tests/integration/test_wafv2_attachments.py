@@ -5,7 +5,7 @@ deletes; bad inputs are refused before any AWS call."""
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import Recorder, module
+from conftest import module
 from conftest import aws_client as client
 
 VISIBILITY = {"SampledRequestsEnabled": False, "CloudWatchMetricsEnabled": False, "MetricName": "test"}
@@ -56,12 +56,9 @@ def acl_of(sandbox, resource):
 
 
 @pytest.fixture()
-def recorded(fresh):
-    """The sandbox, with the module's calls going through a Recorder."""
-    recorder = Recorder(fresh["aws_endpoint_url"])
-    yield dict(fresh, recorder=recorder)
-    recorder.server.shutdown()
-    recorder.server.server_close()
+def recorded(fresh, recorder):
+    """The sandbox, with the module's calls going through conftest's recording proxy."""
+    return dict(fresh, recorder=recorder)
 
 
 @pytest.fixture()
