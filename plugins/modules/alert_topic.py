@@ -259,7 +259,8 @@ except ImportError:
     pass  # AnsibleAWSModule reports it
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.directfanz.launch.plugins.module_utils.plan import (
+    Plan, apply, aws_call, finish, refuse, retrying_client)
 
 from ansible_collections.directfanz.launch.plugins.module_utils.validation import EMAIL
 
@@ -579,10 +580,6 @@ def target_is_ours(target, topic_arn):
 # Planning: what to call, from what was read. Pure; main() runs the plan.
 
 
-def _op(service, method, actions, failure, **kwargs):
-    return {"service": service, "method": method, "actions": list(actions), "failure": failure, "kwargs": kwargs}
-
-
 def plan_subscriptions(existing, emails, purge):
     """From the topic's subscriptions and the wanted addresses: (addresses to subscribe, e-mail subscriptions to
     unsubscribe, pending addresses to keep, pending addresses that cannot be unsubscribed). Addresses compare
@@ -614,36 +611,36 @@ def plan_present(p, observed, ctx):
     """Operations (in order) that make AWS match the input, given what was read. ``observed`` holds ``topic``
     (None, or {arn, policy, tags}), ``subscriptions`` (ListSubscriptionsByTopic entries), ``rules`` (name ->
     DescribeRule answer plus ``Targets``) and ``alarms`` (name -> DescribeAlarms entry); ``ctx`` holds the
-    ``topic_arn``, ``account`` and ``partition``. Returns (operations, pending addresses, warnings)."""
-    ops, warnings = [], []
+    ``topic_arn``, ``account`` and ``partition``. Returns (the plan, the addresses pending confirmation)."""
+    plan = Plan()
     name, arn = p["name"], ctx["topic_arn"]
     tags = desired_tags(p["tags"])
     policy = topic_policy(arn, ctx["account"], ctx["partition"], p["publishers"])
     topic = observed["topic"]
     if topic is None:
-        ops.append(_op("sns", "create_topic", ["create topic %s" % name], "Could not create topic %s" % name,
-                       Name=name, Attributes={"Policy": json.dumps(policy, sort_keys=True)}, Tags=tag_list(tags)))
+        plan.call("sns", "create_topic", ["create topic %s" % name], "Could not create topic %s" % name,
+                       Name=name, Attributes={"Policy": json.dumps(policy, sort_keys=True)}, Tags=tag_list(tags))
     else:
         changed_tags = {k: v for k, v in tags.items() if topic["tags"].get(k) != v}
         if changed_tags:
-            ops.append(_op("sns", "tag_resource",
+            plan.call("sns", "tag_resource",
                            ["tag topic %s (%s)" % (name, ", ".join("%s=%s" % kv for kv in sorted(changed_tags.items())))],
-                           "Could not tag topic %s" % arn, ResourceArn=arn, Tags=tag_list(changed_tags)))
+                           "Could not tag topic %s" % arn, ResourceArn=arn, Tags=tag_list(changed_tags))
         if normalise_policy(topic["policy"]) != normalise_policy(policy):
-            ops.append(_op("sns", "set_topic_attributes", ["set the policy of topic %s" % name],
+            plan.call("sns", "set_topic_attributes", ["set the policy of topic %s" % name],
                            "Could not set the policy of topic %s" % arn, TopicArn=arn, AttributeName="Policy",
-                           AttributeValue=json.dumps(policy, sort_keys=True)))
+                           AttributeValue=json.dumps(policy, sort_keys=True))
 
     subscribe, unsubscribe, pending, stuck = plan_subscriptions(observed["subscriptions"], p["emails"],
                                                                 p["purge_subscriptions"])
     for address in subscribe:
-        ops.append(_op("sns", "subscribe", ["subscribe %s" % address], "Could not subscribe %s to topic %s"
-                       % (address, arn), TopicArn=arn, Protocol="email", Endpoint=address))
+        plan.call("sns", "subscribe", ["subscribe %s" % address], "Could not subscribe %s to topic %s"
+                       % (address, arn), TopicArn=arn, Protocol="email", Endpoint=address)
     for sub in unsubscribe:
-        ops.append(_op("sns", "unsubscribe", ["unsubscribe %s" % sub["Endpoint"]], "Could not unsubscribe %s (%s)"
-                       % (sub["Endpoint"], sub["SubscriptionArn"]), SubscriptionArn=sub["SubscriptionArn"]))
+        plan.call("sns", "unsubscribe", ["unsubscribe %s" % sub["Endpoint"]], "Could not unsubscribe %s (%s)"
+                       % (sub["Endpoint"], sub["SubscriptionArn"]), SubscriptionArn=sub["SubscriptionArn"])
     for address in stuck:
-        warnings.append("%s is no longer listed but its subscription still waits for confirmation, which the API"
+        plan.warnings.append("%s is no longer listed but its subscription still waits for confirmation, which the API"
                         " cannot unsubscribe; AWS deletes it by itself if it stays unconfirmed" % address)
 
     for rule in p["event_rules"]:
@@ -653,32 +650,32 @@ def plan_present(p, observed, ctx):
         request = dict(Name=rule["name"], EventPattern=json.dumps(rule["event_pattern"], sort_keys=True),
                        State="ENABLED", Description=rule.get("description") or "")
         if existing is None:
-            ops.append(_op("events", "put_rule", ["create rule %s" % rule["name"]], "Could not create rule %s"
-                           % rule["name"], Tags=tag_list(tags), **request))
+            plan.call("events", "put_rule", ["create rule %s" % rule["name"]], "Could not create rule %s"
+                           % rule["name"], Tags=tag_list(tags), **request)
             targets = []
         else:
             differences = rule_differences(existing, wanted)
             if differences:
-                ops.append(_op("events", "put_rule", ["update rule %s (%s)" % (rule["name"], ", ".join(differences))],
-                               "Could not update rule %s" % rule["name"], **request))
+                plan.call("events", "put_rule", ["update rule %s (%s)" % (rule["name"], ", ".join(differences))],
+                               "Could not update rule %s" % rule["name"], **request)
             targets = existing.get("Targets", [])
         if not any(target_is_ours(t, arn) for t in targets):
-            ops.append(_op("events", "put_targets", ["send rule %s to topic %s" % (rule["name"], name)],
+            plan.call("events", "put_targets", ["send rule %s to topic %s" % (rule["name"], name)],
                            "Could not set the target of rule %s" % rule["name"], Rule=rule["name"],
-                           Targets=[{"Id": TARGET_ID, "Arn": arn}]))
+                           Targets=[{"Id": TARGET_ID, "Arn": arn}])
         others = sorted(t["Id"] for t in targets if t.get("Id") != TARGET_ID)
         if others:
-            ops.append(_op("events", "remove_targets", ["remove targets %s from rule %s" % (", ".join(others),
+            plan.call("events", "remove_targets", ["remove targets %s from rule %s" % (", ".join(others),
                                                                                             rule["name"])],
                            "Could not remove targets %s from rule %s" % (", ".join(others), rule["name"]),
-                           Rule=rule["name"], Ids=others))
+                           Rule=rule["name"], Ids=others)
 
     for alarm in p["alarms"]:
         request = alarm_request(alarm, arn)
         existing = observed["alarms"].get(alarm["name"])
         if existing is None:
-            ops.append(_op("cloudwatch", "put_metric_alarm", ["create alarm %s" % alarm["name"]],
-                           "Could not create alarm %s" % alarm["name"], Tags=tag_list(tags), **request))
+            plan.call("cloudwatch", "put_metric_alarm", ["create alarm %s" % alarm["name"]],
+                           "Could not create alarm %s" % alarm["name"], Tags=tag_list(tags), **request)
             continue
         differences = alarm_differences(existing, request)
         if differences:
@@ -688,35 +685,35 @@ def plan_present(p, observed, ctx):
                     request[field] = existing[field]
             if existing.get("DatapointsToAlarm") and existing["DatapointsToAlarm"] <= request["EvaluationPeriods"]:
                 request["DatapointsToAlarm"] = existing["DatapointsToAlarm"]
-            ops.append(_op("cloudwatch", "put_metric_alarm",
+            plan.call("cloudwatch", "put_metric_alarm",
                            ["update alarm %s (%s)" % (alarm["name"], ", ".join(differences))],
-                           "Could not update alarm %s" % alarm["name"], **request))
-    return ops, pending, warnings
+                           "Could not update alarm %s" % alarm["name"], **request)
+    return plan, pending
 
 
 def plan_absent(p, observed):
-    """Operations that delete the listed alarms, the listed rules (targets first) and the topic."""
-    ops = []
+    """The plan that deletes the listed alarms, the listed rules (targets first) and the topic."""
+    plan = Plan()
     names = [a["name"] for a in p["alarms"] if a["name"] in observed["alarms"]]
     for start in range(0, len(names), 100):  # DeleteAlarms takes up to 100 names
         batch = names[start:start + 100]
-        ops.append(_op("cloudwatch", "delete_alarms", ["delete alarm %s" % n for n in batch],
-                       "Could not delete alarms %s" % ", ".join(batch), AlarmNames=batch))
+        plan.call("cloudwatch", "delete_alarms", ["delete alarm %s" % n for n in batch],
+                       "Could not delete alarms %s" % ", ".join(batch), AlarmNames=batch)
     for rule in p["event_rules"]:
         existing = observed["rules"].get(rule["name"])
         if existing is None:
             continue
         ids = sorted(t["Id"] for t in existing.get("Targets", []))
         if ids:
-            ops.append(_op("events", "remove_targets", ["remove targets %s from rule %s" % (", ".join(ids),
+            plan.call("events", "remove_targets", ["remove targets %s from rule %s" % (", ".join(ids),
                                                                                             rule["name"])],
-                           "Could not remove the targets of rule %s" % rule["name"], Rule=rule["name"], Ids=ids))
-        ops.append(_op("events", "delete_rule", ["delete rule %s" % rule["name"]], "Could not delete rule %s"
-                       % rule["name"], Name=rule["name"]))
+                           "Could not remove the targets of rule %s" % rule["name"], Rule=rule["name"], Ids=ids)
+        plan.call("events", "delete_rule", ["delete rule %s" % rule["name"]], "Could not delete rule %s"
+                       % rule["name"], Name=rule["name"])
     if observed["topic"] is not None:
-        ops.append(_op("sns", "delete_topic", ["delete topic %s" % p["name"]], "Could not delete topic %s"
-                       % observed["topic"]["arn"], TopicArn=observed["topic"]["arn"]))
-    return ops
+        plan.call("sns", "delete_topic", ["delete topic %s" % p["name"]], "Could not delete topic %s"
+                       % observed["topic"]["arn"], TopicArn=observed["topic"]["arn"])
+    return plan
 
 
 def subscription_result(subs):
@@ -724,12 +721,12 @@ def subscription_result(subs):
                    if s.get("SubscriptionArn") != "Deleted"), key=lambda s: (s["protocol"], s["endpoint"].lower()))
 
 
-def planned_subscriptions(observed_subs, ops):
+def planned_subscriptions(observed_subs, plan):
     """The subscriptions once the planned subscribe/unsubscribe calls are made (new ones await confirmation)."""
-    gone = set(op["kwargs"]["SubscriptionArn"] for op in ops if op["method"] == "unsubscribe")
+    gone = set(step["kwargs"]["SubscriptionArn"] for step in plan.steps if step["op"] == "unsubscribe")
     subs = [s for s in observed_subs if s["SubscriptionArn"] not in gone]
-    subs += [{"Endpoint": op["kwargs"]["Endpoint"], "Protocol": "email", "SubscriptionArn": PENDING}
-             for op in ops if op["method"] == "subscribe"]
+    subs += [{"Endpoint": step["kwargs"]["Endpoint"], "Protocol": "email", "SubscriptionArn": PENDING}
+             for step in plan.steps if step["op"] == "subscribe"]
     return subs
 
 
@@ -749,7 +746,7 @@ def state_view(p, topic, subs, rules, alarms):
     return out
 
 
-def planned_view(p, observed, ctx, ops):
+def planned_view(p, observed, ctx, plan):
     """diff.after: the state the plan leads to."""
     if p["state"] == "absent":
         return {}
@@ -760,7 +757,7 @@ def planned_view(p, observed, ctx, ops):
                          "State": "ENABLED", "Targets": [{"Id": TARGET_ID, "Arn": arn}]}
              for r in p["event_rules"]}
     alarms = {a["name"]: alarm_request(a, arn) for a in p["alarms"]}
-    return state_view(p, topic, planned_subscriptions(observed["subscriptions"], ops), rules, alarms)
+    return state_view(p, topic, planned_subscriptions(observed["subscriptions"], plan), rules, alarms)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -842,20 +839,6 @@ def read_alarms(module, cloudwatch, names):
     return found
 
 
-def run(module, clients, ops, topic_arn):
-    """Make the planned calls in order; a failure names the actions already done."""
-    done = []
-    for op in ops:
-        try:
-            answer = getattr(clients[op["service"]], op["method"])(aws_retry=True, **op["kwargs"])
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-            module.fail_json_aws(e, msg=op["failure"], actions_done=done)
-        if op["method"] == "create_topic" and answer["TopicArn"] != topic_arn:
-            module.fail_json(msg="SNS created topic %s, not %s as computed from the account and region; nothing"
-                                 " after it was done" % (answer["TopicArn"], topic_arn), actions_done=done)
-        done += op["actions"]
-
-
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
@@ -893,8 +876,8 @@ def main():
     if problems:
         module.fail_json(msg="alert_topic refused the input: %s" % "; ".join(problems), problems=problems)
 
-    retry = AWSRetry.jittered_backoff(retries=8, delay=1, max_delay=20)
-    clients = {service: module.client(service, retry_decorator=retry) for service in ("sts", "sns", "events", "cloudwatch")}
+    clients = dict((service, retrying_client(module, service, retries=8, max_delay=20))
+                   for service in ("sts", "sns", "events", "cloudwatch"))
     try:
         identity = clients["sts"].get_caller_identity(aws_retry=True)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
@@ -917,40 +900,44 @@ def main():
         if found is not None:
             observed["rules"][rule["name"]] = found
 
-    pending, warnings = [], []
+    pending = []
     if p["state"] == "absent":
-        ops = plan_absent(p, observed)
+        plan = plan_absent(p, observed)
     else:
-        ops, pending, warnings = plan_present(p, observed, ctx)
-    for warning in warnings:
-        module.warn(warning)
-    actions = [action for op in ops for action in op["actions"]]
-    result = {"changed": bool(ops), "actions": actions, "topic_arn": ctx["topic_arn"]}
+        plan, pending = plan_present(p, observed, ctx)
+    refuse(module, "alert_topic %s" % p["name"], plan)
+    diff = None
     if module._diff:
-        result["diff"] = {"before": state_view(p, topic, observed["subscriptions"], observed["rules"],
-                                               observed["alarms"]),
-                          "after": planned_view(p, observed, ctx, ops)}
+        diff = {"before": state_view(p, topic, observed["subscriptions"], observed["rules"], observed["alarms"]),
+                "after": planned_view(p, observed, ctx, plan)}
 
-    if ops and not module.check_mode:
-        run(module, clients, ops, ctx["topic_arn"])
+    def create_topic(step, real):
+        answer = aws_call(module, clients["sns"], step["failure"], "create_topic", **step["kwargs"])
+        if answer["TopicArn"] != ctx["topic_arn"]:
+            module.fail_json(msg="SNS created topic %s, not %s as computed from the account and region; nothing"
+                                 " after it was done" % (answer["TopicArn"], ctx["topic_arn"]), actions_done=[])
+        return answer["TopicArn"]
+
+    apply(module, plan, clients, handlers={"create_topic": create_topic})
+    result = {"topic_arn": ctx["topic_arn"]}
 
     if p["state"] == "absent":
-        module.exit_json(subscriptions=[], pending_confirmation=[], rules=[], alarms=[], **result)
+        finish(module, plan, diff, subscriptions=[], pending_confirmation=[], rules=[], alarms=[], **result)
 
-    if any(op["method"] in ("create_topic", "subscribe", "unsubscribe") for op in ops) and not module.check_mode:
+    if any(step["op"] in ("create_topic", "subscribe", "unsubscribe") for step in plan.steps) and not module.check_mode:
         subs = read_subscriptions(module, clients["sns"], ctx["topic_arn"])  # what AWS made of it, pending or not
         wanted = set(a.lower() for a in p["emails"])
         pending = sorted(s["Endpoint"] for s in subs if s["Protocol"] == "email"
                          and s["SubscriptionArn"] == PENDING and s["Endpoint"].lower() in wanted)
     else:
-        subs = planned_subscriptions(observed["subscriptions"], ops)
-        pending = sorted(set(pending) | set(op["kwargs"]["Endpoint"] for op in ops if op["method"] == "subscribe"))
+        subs = planned_subscriptions(observed["subscriptions"], plan)
+        pending = sorted(set(pending) | set(step["kwargs"]["Endpoint"] for step in plan.steps if step["op"] == "subscribe"))
     rules = [{"name": r["name"], "arn": observed["rules"].get(r["name"], {}).get(
         "Arn", "arn:%s:events:%s:%s:rule/%s" % (partition, region, account, r["name"]))} for r in p["event_rules"]]
     alarms = [{"name": a["name"], "arn": observed["alarms"].get(a["name"], {}).get(
         "AlarmArn", "arn:%s:cloudwatch:%s:%s:alarm:%s" % (partition, region, account, a["name"]))} for a in p["alarms"]]
-    module.exit_json(subscriptions=subscription_result(subs), pending_confirmation=pending, rules=rules, alarms=alarms,
-                     **result)
+    finish(module, plan, diff, subscriptions=subscription_result(subs), pending_confirmation=pending, rules=rules,
+           alarms=alarms, **result)
 
 
 if __name__ == "__main__":

@@ -184,23 +184,14 @@ actions:
 
 import re
 
-try:
-    import botocore
-except ImportError:
-    pass  # AnsibleAWSModule reports it
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.directfanz.launch.plugins.module_utils.plan import (
+    Plan, apply, aws_call, aws_read, finish, refuse, retrying_client)
 
 MANAGED_TAG = ("managed-by", "directfanz.launch")
 NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$")
 TLS12_POLICIES = ("ELBSecurityPolicy-TLS13-1-2-", "ELBSecurityPolicy-TLS-1-2-", "ELBSecurityPolicy-FS-1-2-",
                   "ELBSecurityPolicy-TLS13-1-3-")
-PLACEHOLDER = "(made in this run)"
-# What a new target group starts with, so the plan (also in check mode) lists only the attributes that differ.
-LB_DEFAULTS = {"idle_timeout.timeout_seconds": "60", "deletion_protection.enabled": "false",
-               "routing.http.drop_invalid_header_fields.enabled": "false", "routing.http2.enabled": "true"}
-TG_DEFAULTS = {"deregistration_delay.timeout_seconds": "300", "stickiness.enabled": "false"}
 
 
 def input_problems(p, check_mode):
@@ -311,39 +302,27 @@ def listener_shape(listener):
 
 
 class Elb:
-    """ELBv2 calls, one small function each, retried with jittered backoff."""
+    """ELBv2 reads, one small function each, retried with jittered backoff; every write is a plan step."""
 
     def __init__(self, module):
         self.module = module
-        self.conn = module.client("elbv2", retry_decorator=AWSRetry.jittered_backoff(retries=10, delay=1,
-                                                                                     max_delay=30))
+        self.conn = retrying_client(module, "elbv2")
 
     def call(self, what, method, **kwargs):
-        try:
-            return getattr(self.conn, method)(aws_retry=True, **kwargs)
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-            self.module.fail_json_aws(e, msg="Could not %s" % what)
+        return aws_call(self.module, self.conn, what, method, **kwargs)
 
     def find_lb(self, name):
-        try:
-            return self.conn.describe_load_balancers(Names=[name], aws_retry=True)["LoadBalancers"][0]
-        except botocore.exceptions.ClientError as e:
-            if e.response.get("Error", {}).get("Code") == "LoadBalancerNotFound":
-                return None
-            self.module.fail_json_aws(e, msg="Could not read load balancer %s" % name)
-        except botocore.exceptions.BotoCoreError as e:
-            self.module.fail_json_aws(e, msg="Could not read load balancer %s" % name)
+        answer = aws_read(self.module, self.conn, "read load balancer %s" % name, "describe_load_balancers",
+                          missing=("LoadBalancerNotFound",), Names=[name])
+        return answer["LoadBalancers"][0] if answer else None
 
     def find_tgs(self, names):
         found = {}
         for name in names:
-            try:
-                found[name] = self.conn.describe_target_groups(Names=[name], aws_retry=True)["TargetGroups"][0]
-            except botocore.exceptions.ClientError as e:
-                if e.response.get("Error", {}).get("Code") != "TargetGroupNotFound":
-                    self.module.fail_json_aws(e, msg="Could not read target group %s" % name)
-            except botocore.exceptions.BotoCoreError as e:
-                self.module.fail_json_aws(e, msg="Could not read target group %s" % name)
+            answer = aws_read(self.module, self.conn, "read target group %s" % name, "describe_target_groups",
+                              missing=("TargetGroupNotFound",), Names=[name])
+            if answer:
+                found[name] = answer["TargetGroups"][0]
         return found
 
     def tags(self, arns):
@@ -356,6 +335,193 @@ class Elb:
     def attributes(self, what, method, **kwargs):
         return dict((a["Key"], a["Value"]) for a in self.call("read the attributes of %s" % what, method,
                                                               **kwargs)["Attributes"])
+
+
+def read_state(elb, p):
+    """Everything the plan compares with: the load balancer, the named target groups, their owners' tags and
+    attributes, the listeners and the HTTPS listener's rules."""
+    lb = elb.find_lb(p["name"])
+    tgs = elb.find_tgs([tg["name"] for tg in p["target_groups"]])
+    state = {"lb": lb, "tgs": tgs, "tg_attributes": {}, "lb_attributes": {}, "listeners": {}, "rules": [],
+             "owners": elb.tags(([lb["LoadBalancerArn"]] if lb else []) + [tg["TargetGroupArn"] for tg in tgs.values()])}
+    for name, tg in tgs.items():
+        state["tg_attributes"][name] = elb.attributes(name, "describe_target_group_attributes",
+                                                      TargetGroupArn=tg["TargetGroupArn"])
+    if lb is not None:
+        state["lb_attributes"] = elb.attributes(p["name"], "describe_load_balancer_attributes",
+                                                LoadBalancerArn=lb["LoadBalancerArn"])
+        for listener in elb.call("list the listeners of %s" % p["name"], "describe_listeners",
+                                 LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]:
+            state["listeners"][listener["Port"]] = listener
+    if state["listeners"].get(443):
+        state["rules"] = elb.call("list the rules of %s" % p["name"], "describe_rules",
+                                  ListenerArn=state["listeners"][443]["ListenerArn"])["Rules"]
+    return state
+
+
+def refusals(p, state):
+    """What stops the whole change: resources we did not make (never adopted) and changes AWS cannot make."""
+    problems = []
+    foreign = [arn for arn, t in state["owners"].items() if t.get(MANAGED_TAG[0]) != MANAGED_TAG[1]]
+    if foreign:
+        problems.append("%s already exist(s) and were not made by directfanz.launch (no managed-by tag); pick other"
+                        " names or remove them - they are never adopted" % ", ".join(foreign))
+    lb = state["lb"]
+    if lb and lb.get("Scheme") != "internet-facing":
+        problems.append("load balancer %s is %s, not internet-facing; delete it to recreate" % (p["name"], lb["Scheme"]))
+    for tg in p["target_groups"]:
+        have = state["tgs"].get(tg["name"])
+        if have and ((have["Port"], have["Protocol"], have.get("TargetType"), have.get("VpcId"))
+                     != (tg["port"], tg["protocol"], "ip", p["vpc_id"])):
+            problems.append("target group %s is %s:%s %s in %s; AWS cannot change port, protocol, target type or VPC"
+                            " in place: give it another name (then delete the old one) or delete it first"
+                            % (tg["name"], have["Protocol"], have["Port"], have.get("TargetType"), have.get("VpcId")))
+    return problems
+
+
+def plan_target_groups(p, state, plan, tag_list, before, after):
+    """Target groups: made when missing (planned against the attributes a new one starts with), otherwise their
+    health check and attributes set where they differ. Returns name -> ARN (or placeholder)."""
+    tg_arns = {}
+    for tg in p["target_groups"]:
+        name, have = tg["name"], state["tgs"].get(tg["name"])
+        after["target_groups"][name] = dict(tg_attributes(tg), health=tg["health_check_path"])
+        if have is None:
+            arn = plan.call("elbv2", "create_target_group",
+                            "create target group %s (%s:%d, ip targets)" % (name, tg["protocol"], tg["port"]),
+                            "create target group %s" % name, out="target group " + name,
+                            pick=("TargetGroups", 0, "TargetGroupArn"), Name=name, Protocol=tg["protocol"],
+                            Port=tg["port"], VpcId=p["vpc_id"], TargetType="ip", Tags=tag_list, **tg_health(tg))
+            current = {}  # a new one gets every managed attribute set: no guess at the defaults
+        else:
+            arn, current = have["TargetGroupArn"], state["tg_attributes"][name]
+            before["target_groups"][name] = dict(dict((k, current.get(k)) for k in tg_attributes(tg)),
+                                                 health=have.get("HealthCheckPath"))
+            health_now = {"HealthCheckPath": have.get("HealthCheckPath"), "Matcher": have.get("Matcher"),
+                          "HealthCheckProtocol": have.get("HealthCheckProtocol"),
+                          "HealthCheckEnabled": have.get("HealthCheckEnabled", True)}
+            if health_now != tg_health(tg):
+                plan.call("elbv2", "modify_target_group", "update the health check of %s" % name,
+                          "update target group %s" % name, TargetGroupArn=arn, **tg_health(tg))
+        tg_arns[name] = arn
+        changes = attribute_changes(tg_attributes(tg), current)
+        if changes:
+            plan.call("elbv2", "modify_target_group_attributes",
+                      "set %s on %s" % (", ".join("%s=%s" % kv for kv in sorted(changes.items())), name),
+                      "set the attributes of %s" % name, TargetGroupArn=arn,
+                      Attributes=[{"Key": k, "Value": v} for k, v in sorted(changes.items())])
+    return tg_arns
+
+
+def plan_balancer(p, state, plan, tag_list, before):
+    """The load balancer itself, its security groups, subnets and attributes. Returns its ARN (or placeholder)."""
+    lb = state["lb"]
+    if lb is None:
+        arn = plan.call("elbv2", "create_load_balancer",
+                        "create load balancer %s in %s" % (p["name"], ", ".join(p["subnets"])),
+                        "create load balancer %s" % p["name"], out="load balancer " + p["name"],
+                        pick=("LoadBalancers", 0, "LoadBalancerArn"), Name=p["name"], Subnets=p["subnets"],
+                        SecurityGroups=p["security_groups"], Scheme="internet-facing", Type="application",
+                        IpAddressType="ipv4", Tags=tag_list)
+        current = {}  # a new one gets every managed attribute set (moto omits some defaults until set)
+    else:
+        arn, current = lb["LoadBalancerArn"], state["lb_attributes"]
+        if sorted(lb.get("SecurityGroups", [])) != sorted(p["security_groups"]):
+            plan.call("elbv2", "set_security_groups",
+                      "set the security groups of %s to %s" % (p["name"], ", ".join(p["security_groups"])),
+                      "set the security groups of %s" % p["name"], LoadBalancerArn=arn,
+                      SecurityGroups=p["security_groups"])
+        if sorted(az["SubnetId"] for az in lb.get("AvailabilityZones", [])) != sorted(p["subnets"]):
+            plan.call("elbv2", "set_subnets", "set the subnets of %s to %s" % (p["name"], ", ".join(p["subnets"])),
+                      "set the subnets of %s" % p["name"], LoadBalancerArn=arn, Subnets=p["subnets"])
+        before["attributes"] = dict((k, current.get(k)) for k in lb_attributes(p))
+    changes = attribute_changes(lb_attributes(p), current)
+    if changes:
+        plan.call("elbv2", "modify_load_balancer_attributes",
+                  "set %s on %s" % (", ".join("%s=%s" % kv for kv in sorted(changes.items())), p["name"]),
+                  "set the attributes of %s" % p["name"], LoadBalancerArn=arn,
+                  Attributes=[{"Key": k, "Value": v} for k, v in sorted(changes.items())])
+    return arn
+
+
+def plan_listeners(p, state, plan, lb_arn, tg_arns, before, after):
+    """443 forwards to the default target group on the certificate; 80 redirects to 443. Returns port -> ARN."""
+    default_tg = tg_arns[p["default_target_group"]]
+    https = {"Protocol": "HTTPS", "Type": "forward", "TargetGroupArn": default_tg,
+             "SslPolicy": p["ssl_policy"], "Certificate": p["certificate_arn"] or "(the certificates phase's)"}
+    http = {"Protocol": "HTTP", "Type": "redirect", "Redirect": ("HTTPS", "443", "HTTP_301")}
+    listener_args = {
+        443: dict(Protocol="HTTPS", SslPolicy=p["ssl_policy"], Certificates=[{"CertificateArn": p["certificate_arn"]}],
+                  DefaultActions=[{"Type": "forward", "TargetGroupArn": default_tg}]),
+        80: dict(Protocol="HTTP", DefaultActions=[{"Type": "redirect", "RedirectConfig": {
+            "Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301", "Host": "#{host}", "Path": "/#{path}",
+            "Query": "#{query}"}}]),
+    }
+    listener_arns = {}
+    for port, wanted in ((443, https), (80, http)):
+        have = state["listeners"].get(port)
+        after["listeners"][str(port)] = wanted
+        if have is None:
+            listener_arns[str(port)] = plan.call(
+                "elbv2", "create_listener", "create the %s listener on port %d" % (wanted["Protocol"], port),
+                "create listener %d on %s" % (port, p["name"]), out="listener %d of %s" % (port, p["name"]),
+                pick=("Listeners", 0, "ListenerArn"), LoadBalancerArn=lb_arn, Port=port, **listener_args[port])
+            continue
+        listener_arns[str(port)] = have["ListenerArn"]
+        before["listeners"][str(port)] = listener_shape(have)
+        if listener_shape(have) != wanted:
+            plan.call("elbv2", "modify_listener", "update the %s listener on port %d" % (wanted["Protocol"], port),
+                      "update listener %d of %s" % (port, p["name"]), ListenerArn=have["ListenerArn"], Port=port,
+                      **listener_args[port])
+    return listener_arns
+
+
+def plan_rules(p, state, plan, tg_arns, listener_arn, tag_list, before, after):
+    """Host rules on the HTTPS listener: exactly the listed ones, at priorities 10, 20, ..."""
+    wanted = [(10 * (i + 1), sorted(h.lower().rstrip(".") for h in rule["hosts"]), tg_arns[rule["target_group"]])
+              for i, rule in enumerate(p["host_rules"])]
+    after["rules"] = ["%d %s -> %s" % (prio, ",".join(hosts), rule["target_group"])
+                      for (prio, hosts, tga), rule in zip(wanted, p["host_rules"])]  # noqa: B905 - same list
+    names = dict((arn, name) for name, arn in tg_arns.items())
+    for rule in state["rules"]:
+        if not rule.get("IsDefault"):
+            hosts, target = rule_shape(rule)
+            before["rules"].append("%s %s -> %s" % (rule["Priority"], ",".join(hosts), names.get(target, target)))
+    create, modify, delete = rule_plan(wanted, state["rules"])
+
+    def rule_args(hosts, tg_arn):
+        return dict(Conditions=[{"Field": "host-header", "HostHeaderConfig": {"Values": hosts}}],
+                    Actions=[{"Type": "forward", "TargetGroupArn": tg_arn}])
+
+    for rule_arn, priority in delete:
+        plan.call("elbv2", "delete_rule", "delete rule %d of the HTTPS listener" % priority, "delete rule %s" % rule_arn,
+                  RuleArn=rule_arn)
+    for rule_arn, priority, hosts, tg_arn in modify:
+        plan.call("elbv2", "modify_rule", "update rule %d: %s" % (priority, ", ".join(hosts)),
+                  "update rule %s" % rule_arn, RuleArn=rule_arn, **rule_args(hosts, tg_arn))
+    for priority, hosts, tg_arn in create:
+        plan.call("elbv2", "create_rule", "create rule %d: %s" % (priority, ", ".join(hosts)),
+                  "create rule %d on %s" % (priority, p["name"]), ListenerArn=listener_arn, Priority=priority,
+                  Tags=tag_list, **rule_args(hosts, tg_arn))
+
+
+def plan_load_balancer(p, state):
+    """The whole change, in the order it can run (target groups, the load balancer, listeners, rules), with the
+    before/after diff. Pure: ``state`` is what `read_state` found."""
+    plan = Plan()
+    plan.problems.extend(refusals(p, state))
+    before = {"attributes": {}, "target_groups": {}, "listeners": {}, "rules": []}
+    after = {"attributes": lb_attributes(p), "target_groups": {}, "listeners": {}, "rules": []}
+    if plan.problems:
+        return plan, {"before": before, "after": after}, {}, {}
+    tags = dict((k, str(v)) for k, v in p["tags"].items())
+    tags[MANAGED_TAG[0]] = MANAGED_TAG[1]
+    tag_list = [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+    tg_arns = plan_target_groups(p, state, plan, tag_list, before, after)
+    lb_arn = plan_balancer(p, state, plan, tag_list, before)
+    listener_arns = plan_listeners(p, state, plan, lb_arn, tg_arns, before, after)
+    plan_rules(p, state, plan, tg_arns, listener_arns["443"], tag_list, before, after)
+    return plan, {"before": before, "after": after}, tg_arns, listener_arns
 
 
 def main():
@@ -389,181 +555,21 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    check = module.check_mode
-    problems = input_problems(p, check)
+    problems = input_problems(p, module.check_mode)
     if problems:
         module.fail_json(msg="load_balancer %s: %s" % (p["name"], "; ".join(problems)), problems=problems)
 
     elb = Elb(module)
-    tags = dict((k, str(v)) for k, v in p["tags"].items())
-    tags[MANAGED_TAG[0]] = MANAGED_TAG[1]
-    tag_list = [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
-    actions = []
-    before = {"attributes": {}, "target_groups": {}, "listeners": {}, "rules": []}
-    after = {"attributes": lb_attributes(p), "target_groups": {}, "listeners": {}, "rules": []}
-
-    # Read everything first; refuse what we did not make before changing anything.
-    lb = elb.find_lb(p["name"])
-    tgs = elb.find_tgs([tg["name"] for tg in p["target_groups"]])
-    owners = elb.tags(([lb["LoadBalancerArn"]] if lb else []) + [tg["TargetGroupArn"] for tg in tgs.values()])
-    foreign = [arn for arn, t in owners.items() if t.get(MANAGED_TAG[0]) != MANAGED_TAG[1]]
-    if foreign:
-        module.fail_json(msg="%s already exist(s) and were not made by directfanz.launch (no managed-by tag); pick"
-                             " other names or remove them - they are never adopted" % ", ".join(foreign))
-    immutable = []
-    if lb and lb.get("Scheme") != "internet-facing":
-        immutable.append("load balancer %s is %s, not internet-facing; delete it to recreate" % (p["name"], lb["Scheme"]))
-    for tg in p["target_groups"]:
-        have = tgs.get(tg["name"])
-        if have and ((have["Port"], have["Protocol"], have.get("TargetType"), have.get("VpcId"))
-                     != (tg["port"], tg["protocol"], "ip", p["vpc_id"])):
-            immutable.append("target group %s is %s:%s %s in %s; AWS cannot change port, protocol, target type or VPC"
-                             " in place: give it another name (then delete the old one) or delete it first"
-                             % (tg["name"], have["Protocol"], have["Port"], have.get("TargetType"), have.get("VpcId")))
-    if immutable:
-        module.fail_json(msg="; ".join(immutable))
-
-    # Target groups.
-    tg_arns = {}
-    for tg in p["target_groups"]:
-        have = tgs.get(tg["name"])
-        after["target_groups"][tg["name"]] = dict(tg_attributes(tg), health=tg["health_check_path"])
-        if have is None:
-            actions.append("create target group %s (%s:%d, ip targets)" % (tg["name"], tg["protocol"], tg["port"]))
-            current_attrs = dict(TG_DEFAULTS)
-            if not check:
-                have = elb.call("create target group %s" % tg["name"], "create_target_group", Name=tg["name"],
-                                Protocol=tg["protocol"], Port=tg["port"], VpcId=p["vpc_id"], TargetType="ip",
-                                Tags=tag_list, **tg_health(tg))["TargetGroups"][0]
-                current_attrs = elb.attributes(tg["name"], "describe_target_group_attributes",
-                                               TargetGroupArn=have["TargetGroupArn"])
-        else:
-            current_attrs = elb.attributes(tg["name"], "describe_target_group_attributes",
-                                           TargetGroupArn=have["TargetGroupArn"])
-            before["target_groups"][tg["name"]] = dict(
-                dict((k, current_attrs.get(k)) for k in tg_attributes(tg)), health=have.get("HealthCheckPath"))
-            health_now = {"HealthCheckPath": have.get("HealthCheckPath"), "Matcher": have.get("Matcher"),
-                          "HealthCheckProtocol": have.get("HealthCheckProtocol"),
-                          "HealthCheckEnabled": have.get("HealthCheckEnabled", True)}
-            if health_now != tg_health(tg):
-                actions.append("update the health check of %s" % tg["name"])
-                if not check:
-                    elb.call("update target group %s" % tg["name"], "modify_target_group",
-                             TargetGroupArn=have["TargetGroupArn"], **tg_health(tg))
-        tg_arns[tg["name"]] = have["TargetGroupArn"] if have else PLACEHOLDER
-        changes = attribute_changes(tg_attributes(tg), current_attrs)
-        if changes:
-            actions.append("set %s on %s" % (", ".join("%s=%s" % kv for kv in sorted(changes.items())), tg["name"]))
-            if not check:
-                elb.call("set the attributes of %s" % tg["name"], "modify_target_group_attributes",
-                         TargetGroupArn=have["TargetGroupArn"],
-                         Attributes=[{"Key": k, "Value": v} for k, v in sorted(changes.items())])
-
-    # The load balancer and its attributes.
-    if lb is None:
-        actions.append("create load balancer %s in %s" % (p["name"], ", ".join(p["subnets"])))
-        if not check:
-            lb = elb.call("create load balancer %s" % p["name"], "create_load_balancer", Name=p["name"],
-                          Subnets=p["subnets"], SecurityGroups=p["security_groups"], Scheme="internet-facing",
-                          Type="application", IpAddressType="ipv4", Tags=tag_list)["LoadBalancers"][0]
-        # What AWS started it with; check mode plans against the documented defaults instead.
-        current_attrs = dict(LB_DEFAULTS) if check else elb.attributes(
-            p["name"], "describe_load_balancer_attributes", LoadBalancerArn=lb["LoadBalancerArn"])
-    else:
-        if sorted(lb.get("SecurityGroups", [])) != sorted(p["security_groups"]):
-            actions.append("set the security groups of %s to %s" % (p["name"], ", ".join(p["security_groups"])))
-            if not check:
-                elb.call("set the security groups of %s" % p["name"], "set_security_groups",
-                         LoadBalancerArn=lb["LoadBalancerArn"], SecurityGroups=p["security_groups"])
-        have_subnets = sorted(az["SubnetId"] for az in lb.get("AvailabilityZones", []))
-        if have_subnets != sorted(p["subnets"]):
-            actions.append("set the subnets of %s to %s" % (p["name"], ", ".join(p["subnets"])))
-            if not check:
-                elb.call("set the subnets of %s" % p["name"], "set_subnets", LoadBalancerArn=lb["LoadBalancerArn"],
-                         Subnets=p["subnets"])
-        current_attrs = elb.attributes(p["name"], "describe_load_balancer_attributes",
-                                       LoadBalancerArn=lb["LoadBalancerArn"])
-    before["attributes"] = dict((k, current_attrs.get(k)) for k in lb_attributes(p)) if lb else {}
-    changes = attribute_changes(lb_attributes(p), current_attrs)
-    if changes:
-        actions.append("set %s on %s" % (", ".join("%s=%s" % kv for kv in sorted(changes.items())), p["name"]))
-        if not check:
-            elb.call("set the attributes of %s" % p["name"], "modify_load_balancer_attributes",
-                     LoadBalancerArn=lb["LoadBalancerArn"],
-                     Attributes=[{"Key": k, "Value": v} for k, v in sorted(changes.items())])
-
-    # Listeners: 443 forwards to the default target group on the certificate; 80 redirects to 443.
-    listeners = {}
-    if lb is not None:
-        for listener in elb.call("list the listeners of %s" % p["name"], "describe_listeners",
-                                 LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]:
-            listeners[listener["Port"]] = listener
-    https = {"Protocol": "HTTPS", "Type": "forward", "TargetGroupArn": tg_arns[p["default_target_group"]],
-             "SslPolicy": p["ssl_policy"], "Certificate": p["certificate_arn"] or "(the certificates phase's)"}
-    http = {"Protocol": "HTTP", "Type": "redirect", "Redirect": ("HTTPS", "443", "HTTP_301")}
-    listener_args = {
-        443: dict(Protocol="HTTPS", SslPolicy=p["ssl_policy"], Certificates=[{"CertificateArn": p["certificate_arn"]}],
-                  DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arns[p["default_target_group"]]}]),
-        80: dict(Protocol="HTTP", DefaultActions=[{"Type": "redirect", "RedirectConfig": {
-            "Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301", "Host": "#{host}", "Path": "/#{path}",
-            "Query": "#{query}"}}]),
-    }
-    listener_arns = {}
-    for port, wanted in ((443, https), (80, http)):
-        have = listeners.get(port)
-        after["listeners"][str(port)] = wanted
-        if have is None:
-            actions.append("create the %s listener on port %d" % (wanted["Protocol"], port))
-            if not check:
-                have = elb.call("create listener %d on %s" % (port, p["name"]), "create_listener",
-                                LoadBalancerArn=lb["LoadBalancerArn"], Port=port, **listener_args[port])["Listeners"][0]
-        else:
-            before["listeners"][str(port)] = listener_shape(have)
-            if listener_shape(have) != wanted:
-                actions.append("update the %s listener on port %d" % (wanted["Protocol"], port))
-                if not check:
-                    elb.call("update listener %d of %s" % (port, p["name"]), "modify_listener",
-                             ListenerArn=have["ListenerArn"], Port=port, **listener_args[port])
-        listener_arns[str(port)] = have["ListenerArn"] if have else PLACEHOLDER
-
-    # Host rules on the HTTPS listener: exactly the listed ones.
-    wanted_rules = [(10 * (i + 1), sorted(h.lower().rstrip(".") for h in rule["hosts"]), tg_arns[rule["target_group"]])
-                    for i, rule in enumerate(p["host_rules"])]
-    after["rules"] = ["%d %s -> %s" % (prio, ",".join(hosts), rule["target_group"])
-                      for (prio, hosts, tga), rule in zip(wanted_rules, p["host_rules"])]  # noqa: B905 - same list
-    current_rules = []
-    if listeners.get(443):
-        current_rules = elb.call("list the rules of %s" % p["name"], "describe_rules",
-                                 ListenerArn=listeners[443]["ListenerArn"])["Rules"]
-        names = dict((arn, name) for name, arn in tg_arns.items())
-        for rule in current_rules:
-            if not rule.get("IsDefault"):
-                hosts, target = rule_shape(rule)
-                before["rules"].append("%s %s -> %s" % (rule["Priority"], ",".join(hosts), names.get(target, target)))
-    create, modify, delete = rule_plan(wanted_rules, current_rules)
-
-    def rule_args(hosts, tg_arn):
-        return dict(Conditions=[{"Field": "host-header", "HostHeaderConfig": {"Values": hosts}}],
-                    Actions=[{"Type": "forward", "TargetGroupArn": tg_arn}])
-
-    for rule_arn, priority in delete:
-        actions.append("delete rule %d of the HTTPS listener" % priority)
-        if not check:
-            elb.call("delete rule %s" % rule_arn, "delete_rule", RuleArn=rule_arn)
-    for rule_arn, priority, hosts, tg_arn in modify:
-        actions.append("update rule %d: %s" % (priority, ", ".join(hosts)))
-        if not check:
-            elb.call("update rule %s" % rule_arn, "modify_rule", RuleArn=rule_arn, **rule_args(hosts, tg_arn))
-    for priority, hosts, tg_arn in create:
-        actions.append("create rule %d: %s" % (priority, ", ".join(hosts)))
-        if not check:
-            elb.call("create rule %d on %s" % (priority, p["name"]), "create_rule",
-                     ListenerArn=listener_arns["443"], Priority=priority, Tags=tag_list, **rule_args(hosts, tg_arn))
-
-    module.exit_json(changed=bool(actions), actions=actions, diff={"before": before, "after": after},
-                     arn=lb["LoadBalancerArn"] if lb else "", dns_name=lb["DNSName"] if lb else "",
-                     canonical_hosted_zone_id=lb.get("CanonicalHostedZoneId", "") if lb else "",
-                     target_group_arns=tg_arns, listener_arns=listener_arns)
+    state = read_state(elb, p)
+    plan, diff, tg_arns, listener_arns = plan_load_balancer(p, state)
+    refuse(module, "load_balancer %s" % p["name"], plan)
+    real = apply(module, plan, {"elbv2": elb.conn})
+    lb = state["lb"]
+    if lb is None and not module.check_mode:
+        lb = elb.find_lb(p["name"])  # its DNS name and zone, for the phases after this one
+    finish(module, plan, diff, arn=lb["LoadBalancerArn"] if lb else "", dns_name=lb["DNSName"] if lb else "",
+           canonical_hosted_zone_id=lb.get("CanonicalHostedZoneId", "") if lb else "",
+           target_group_arns=real(tg_arns), listener_arns=real(listener_arns))
 
 
 if __name__ == "__main__":

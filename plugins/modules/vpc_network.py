@@ -251,6 +251,7 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.directfanz.launch.plugins.module_utils.plan import Plan, apply, finish, refuse
 
 MANAGED_TAG = ("managed-by", "directfanz.launch")
 NETWORK_TAG = "launch-network"
@@ -601,29 +602,6 @@ def default_route(table):
     return None
 
 
-class Plan:
-    """Steps in the order they run; each names its API operation, the action lines it stands for and its
-    arguments. A step that makes something gets a placeholder id ("(new subnet x)") that later steps use and
-    that the run replaces with the real id."""
-
-    def __init__(self):
-        self.steps = []
-        self.ids = {}
-        self.problems = []
-        self.warnings = []
-
-    def add(self, op, texts, out=None, **args):
-        step = dict(args, op=op, texts=[texts] if isinstance(texts, str) else list(texts or []))
-        if out:
-            step["out"] = "(new %s)" % out
-        self.steps.append(step)
-        return step.get("out")
-
-    @property
-    def actions(self):
-        return [text for step in self.steps for text in step["texts"]]
-
-
 def plan_vpc(p, state, plan):
     vpc = state["vpc"]
     if vpc is None:
@@ -915,7 +893,6 @@ def outputs(p, plan, real):
         "nat_gateway_ids": [real(plan.ids["nat:" + az]) for az in nat_zones(p)],
         "route_table_ids": dict((key[4:], real(value)) for key, value in plan.ids.items() if key.startswith("rtb:")),
         "security_group_ids": dict((g["name"], real(plan.ids["sg:" + g["name"]])) for g in p["security_groups"]),
-        "actions": plan.actions,
     }
 
 
@@ -1143,6 +1120,12 @@ def read_state(module, ec2, p):
     return state
 
 
+STEP_OPS = ("create_vpc", "set_vpc_attribute", "create_internet_gateway", "attach_internet_gateway", "create_subnet",
+            "map_public_ip", "allocate_address", "create_nat_gateway", "wait_nat_gateways", "create_route_table",
+            "create_route", "replace_route", "delete_route", "associate_route_table", "replace_association",
+            "create_security_group", "authorize_ingress", "revoke_ingress", "describe_ingress", "create_tags")
+
+
 def run_step(module, ec2, step, real):
     """Does one step; returns the id of what it made, if it makes something."""
     op = step["op"]
@@ -1237,20 +1220,9 @@ def main():
 
     state = read_state(module, ec2, p)
     plan = plan_network(p, state)
-    if plan.problems:
-        module.fail_json(msg="vpc_network %s: %s (nothing was changed)" % (p["name"], "; ".join(plan.problems)),
-                         problems=plan.problems, actions=plan.actions)
-    for warning in plan.warnings:
-        module.warn(warning)
-
-    made = {}
-    if not module.check_mode:
-        for step in plan.steps:
-            new_id = run_step(module, ec2, step, lambda value: made.get(value, value))
-            if step.get("out"):
-                made[step["out"]] = new_id
-    module.exit_json(changed=bool(plan.actions), diff=diff_of(p, state),
-                     **outputs(p, plan, lambda value: made.get(value, value)))
+    refuse(module, "vpc_network %s" % p["name"], plan)
+    real = apply(module, plan, handlers=dict.fromkeys(STEP_OPS, lambda step, real: run_step(module, ec2, step, real)))
+    finish(module, plan, diff=diff_of(p, state), **outputs(p, plan, real))
 
 
 if __name__ == "__main__":

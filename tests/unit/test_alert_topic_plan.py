@@ -47,7 +47,13 @@ def in_place(p):
 
 
 def actions(ops):
-    return [a for op in ops for a in op["actions"]]
+    return [a for op in ops for a in op["texts"]]
+
+
+def present(p, observed):
+    """plan_present as (steps, pending addresses, warnings)."""
+    plan, pending = M.plan_present(p, observed, CTX)
+    return plan.steps, pending, plan.warnings
 
 
 # --- input checks -------------------------------------------------------------------------------------------------
@@ -159,7 +165,7 @@ def test_an_updated_alarm_keeps_what_we_do_not_manage():
     p = params(alarms=[dict(ALARM, threshold=20.0)])
     observed = in_place(params())
     observed["alarms"]["days-to-expiry"].update(InsufficientDataActions=["arn:other"], DatapointsToAlarm=1)
-    ops = M.plan_present(p, observed, CTX)[0]
+    ops = present(p, observed)[0]
     assert actions(ops) == ["update alarm days-to-expiry (threshold 30.0 -> 20.0)"]
     assert ops[0]["kwargs"]["InsufficientDataActions"] == ["arn:other"] and ops[0]["kwargs"]["DatapointsToAlarm"] == 1
     assert "Tags" not in ops[0]["kwargs"]  # PutMetricAlarm ignores tags on an update
@@ -168,7 +174,7 @@ def test_an_updated_alarm_keeps_what_we_do_not_manage():
 # --- planning ----------------------------------------------------------------------------------------------------
 
 def test_everything_is_planned_on_an_empty_account():
-    ops, pending, warnings = M.plan_present(params(), empty(), CTX)
+    ops, pending, warnings = present(params(), empty())
     assert actions(ops) == ["create topic alerts", "subscribe ops@example.com", "create rule acm-events",
                             "send rule acm-events to topic alerts", "create alarm days-to-expiry"]
     create = ops[0]["kwargs"]
@@ -181,7 +187,7 @@ def test_everything_is_planned_on_an_empty_account():
 
 
 def test_nothing_is_planned_when_everything_is_in_place():
-    assert M.plan_present(params(), in_place(params()), CTX) == ([], [], [])
+    assert present(params(), in_place(params())) == ([], [], [])
 
 
 def test_drift_is_planned_field_by_field():
@@ -190,7 +196,7 @@ def test_drift_is_planned_field_by_field():
     observed["topic"]["policy"] = json.dumps({"Version": "2008-10-17", "Statement": []})
     observed["rules"]["acm-events"]["Targets"] = [{"Id": "other", "Arn": "arn:aws:lambda:x"},
                                                   {"Id": "alert-topic", "Arn": ARN, "Input": "{}"}]
-    assert actions(M.plan_present(params(), observed, CTX)[0]) == [
+    assert actions(present(params(), observed)[0]) == [
         "tag topic alerts (managed-by=directfanz.launch, project=x)", "set the policy of topic alerts",
         "send rule acm-events to topic alerts", "remove targets other from rule acm-events"]
 
@@ -201,35 +207,35 @@ def test_pending_subscriptions_count_as_present_and_are_reported():
     observed["subscriptions"] = [sub("Ops@Example.com", "PendingConfirmation"),
                                  sub("old@example.com", "PendingConfirmation"), sub("gone@example.com"),
                                  sub("https://hook.example.com", protocol="https"), sub("deleted@example.com", "Deleted")]
-    ops, pending, warnings = M.plan_present(params(emails=["ops@example.com", "new@example.com"]), observed, CTX)
+    ops, pending, warnings = present(params(emails=["ops@example.com", "new@example.com"]), observed)
     assert actions(ops) == ["subscribe new@example.com", "unsubscribe gone@example.com"]
     assert pending == ["Ops@Example.com"]
     assert len(warnings) == 1 and "old@example.com" in warnings[0] and "waits for confirmation" in warnings[0]
 
-    kept = M.plan_present(params(emails=["ops@example.com"], purge_subscriptions=False), observed, CTX)
+    kept = present(params(emails=["ops@example.com"], purge_subscriptions=False), observed)
     assert actions(kept[0]) == [] and kept[2] == []
 
 
 def test_listed_twice_subscribes_once():
-    ops = M.plan_present(params(emails=["a@example.com", "A@example.com"]), empty(), CTX)[0]
-    assert [op["kwargs"]["Endpoint"] for op in ops if op["method"] == "subscribe"] == ["a@example.com"]
+    ops = present(params(emails=["a@example.com", "A@example.com"]), empty())[0]
+    assert [op["kwargs"]["Endpoint"] for op in ops if op["op"] == "subscribe"] == ["a@example.com"]
 
 
 def test_absent_deletes_alarms_then_rules_then_the_topic():
     p = params(state="absent", event_rules=[dict(RULE), dict(RULE, name="never-made")])
-    ops = M.plan_absent(p, in_place(params()))
+    ops = M.plan_absent(p, in_place(params())).steps
     assert actions(ops) == ["delete alarm days-to-expiry", "remove targets alert-topic from rule acm-events",
                             "delete rule acm-events", "delete topic alerts"]
-    assert M.plan_absent(p, empty()) == []
+    assert M.plan_absent(p, empty()).steps == []
 
 
 def test_diff_shows_the_managed_state_compactly():
     p = params()
     observed = in_place(params(alarms=[dict(ALARM, threshold=20.0)]))
-    ops = M.plan_present(p, observed, CTX)[0]
+    plan = M.plan_present(p, observed, CTX)[0]
     before = M.state_view(p, observed["topic"], observed["subscriptions"], observed["rules"], observed["alarms"])
-    after = M.planned_view(p, observed, CTX, ops)
+    after = M.planned_view(p, observed, CTX, plan)
     assert before["alarms"]["days-to-expiry"]["threshold"] == 20.0 and after["alarms"]["days-to-expiry"]["threshold"] == 30.0
     assert {k: v for k, v in before.items() if k != "alarms"} == {k: v for k, v in after.items() if k != "alarms"}
     assert before["subscriptions"] == ["ops@example.com"] and before["rules"]["acm-events"]["targets"] == [ARN]
-    assert M.state_view(p, None, [], {}, {}) == {} and M.planned_view(dict(p, state="absent"), observed, CTX, []) == {}
+    assert M.state_view(p, None, [], {}, {}) == {} and M.planned_view(dict(p, state="absent"), observed, CTX, M.Plan()) == {}

@@ -70,3 +70,29 @@ def test_listener_shape_sees_policy_certificate_and_redirect():
     http = {"Protocol": "HTTP", "DefaultActions": [{"Type": "redirect", "RedirectConfig": {
         "Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}]}
     assert M.listener_shape(http)["Redirect"] == ("HTTPS", "443", "HTTP_301")
+
+
+EMPTY = {"lb": None, "tgs": {}, "tg_attributes": {}, "lb_attributes": {}, "listeners": {}, "rules": [], "owners": {}}
+
+
+def test_an_empty_account_is_planned_in_order_with_placeholders():
+    plan, diff, tg_arns, listener_arns = M.plan_load_balancer(dict(params(), tags={}), EMPTY)
+    ops = [step["op"] for step in plan.steps]
+    assert ops == ["create_target_group", "modify_target_group_attributes", "create_target_group",
+                   "modify_target_group_attributes", "create_load_balancer", "modify_load_balancer_attributes",
+                   "create_listener", "create_listener", "create_rule"]
+    assert tg_arns == {"web": "(new target group web)", "ws": "(new target group ws)"}
+    listener = plan.steps[6]["kwargs"]
+    assert listener["LoadBalancerArn"] == "(new load balancer site-alb)"
+    assert listener["DefaultActions"][0]["TargetGroupArn"] == "(new target group web)"
+    assert plan.steps[-1]["kwargs"]["ListenerArn"] == listener_arns["443"] == "(new listener 443 of site-alb)"
+    # a new one gets every managed attribute, so nothing rests on a guess at AWS's (or moto's) defaults
+    assert "routing.http2.enabled=true" in plan.steps[5]["texts"][0] and diff["before"]["attributes"] == {}
+
+
+def test_a_resource_we_did_not_make_refuses_the_whole_change():
+    state = dict(EMPTY, tgs={"ws": {"TargetGroupArn": "arn:tg/ws", "Port": 3000, "Protocol": "HTTP",
+                                    "TargetType": "ip", "VpcId": "vpc-1"}},
+                 tg_attributes={"ws": {}}, owners={"arn:tg/ws": {"owner": "someone"}})
+    plan = M.plan_load_balancer(dict(params(), tags={}), state)[0]
+    assert plan.steps == [] and len(plan.problems) == 1 and "never adopted" in plan.problems[0]
