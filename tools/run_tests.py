@@ -1,10 +1,14 @@
-"""`make test`: every layer, in order, none skipped; a summary line per layer and a closing count.
+"""`make test`: every layer, none skipped; a summary line per layer and a closing count.
 
 Layers: ruff, unit (pytest), integration (pytest against a real moto server and the Hostinger simulator),
-molecule (route53_zone, acm_wildcard, cloudfront_waf, against a sandbox this runner starts and stops),
-ansible-lint (production profile), changelog lint, ansible-test sanity. With CI=true a layer whose tool is
-missing fails; locally too - the Makefile installs everything first, so a missing tool is a broken install
-either way.
+molecule (against a sandbox this runner starts and stops), ansible-lint (production profile), changelog lint,
+ansible-test sanity. ruff and unit run first (seconds, and a failure there is cheap to see); the rest run side by
+side: the integration tests split into shards by file, each shard a pytest process with its own private sandbox
+(its own moto, simulator and DNS world on free loopback addresses), beside molecule's sandbox and the linters.
+A parallel layer's output is printed whole when it ends, so layers never interleave. LAUNCH_TEST_WORKERS (default
+3) bounds how many run at once and LAUNCH_TEST_SHARDS (default 2) how many integration shards there are.
+With CI=true a layer whose tool is missing fails; locally too - the Makefile installs everything first, so a
+missing tool is a broken install either way.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,12 +29,28 @@ BIN = Path(sys.executable).parent
 
 
 def run(name: str, argv: list[str], env: dict[str, str] | None = None) -> tuple[str, bool, float]:
-    print(f"\n=== {name}: {' '.join(argv)}", flush=True)
+    """One layer (or a step of one), its output captured and printed whole when it ends."""
     start = time.monotonic()
-    ok = subprocess.run(argv, check=False, cwd=ROOT, env=env).returncode == 0
+    proc = subprocess.run(argv, check=False, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, errors="replace")
     took = time.monotonic() - start
-    print(f"=== {name}: {'passed' if ok else 'FAILED'} in {took:.0f}s", flush=True)
+    ok = proc.returncode == 0
+    print(f"\n=== {name}: {' '.join(argv)}\n{proc.stdout}=== {name}: {'passed' if ok else 'FAILED'} in {took:.0f}s",
+          flush=True)
     return name, ok, took
+
+
+def shards(count: int) -> list[list[str]]:
+    """The integration test files dealt into ``count`` shards of about equal weight (file size stands for run
+    time: the big files are the ones that run many playbooks)."""
+    files = sorted((ROOT / "tests" / "integration").glob("test_*.py"), key=lambda f: -f.stat().st_size)
+    out: list[list[str]] = [[] for _ in range(max(1, count))]
+    weight = [0] * len(out)
+    for f in files:
+        i = weight.index(min(weight))
+        out[i].append(str(f.relative_to(ROOT)))
+        weight[i] += f.stat().st_size
+    return [shard for shard in out if shard]
 
 
 def endpoints(state: str) -> dict:
@@ -40,8 +61,10 @@ def molecule() -> tuple[str, bool, float]:
     """Molecule needs a running sandbox: a private one, fresh, stopped afterwards whatever happens."""
     with tempfile.TemporaryDirectory(prefix="launch-molecule-") as state:
         env = dict(os.environ, LAUNCH_SANDBOX_DIR=state, PYTHONPATH=str(ROOT))
-        up = subprocess.run([sys.executable, "-m", "sandbox.manage", "up"], check=False, cwd=ROOT, env=env)
+        up = subprocess.run([sys.executable, "-m", "sandbox.manage", "up"], check=False, cwd=ROOT, env=env,
+                            capture_output=True, text=True)
         if up.returncode != 0:
+            print("=== molecule: the sandbox did not start\n" + up.stdout + up.stderr, flush=True)
             return "molecule", False, 0.0
         try:
             started, ok = time.monotonic(), True
@@ -57,26 +80,37 @@ def molecule() -> tuple[str, bool, float]:
                 ok &= run("molecule " + scenario, [str(BIN / "molecule"), "test", "-s", scenario], env)[1]
             return "molecule", ok, time.monotonic() - started
         finally:
-            subprocess.run([sys.executable, "-m", "sandbox.manage", "down"], check=False, cwd=ROOT, env=env)
+            subprocess.run([sys.executable, "-m", "sandbox.manage", "down"], check=False, cwd=ROOT, env=env,
+                           capture_output=True)
 
 
 def main() -> int:
     only = set(sys.argv[1:])
-    layers = [
+    workers = int(os.environ.get("LAUNCH_TEST_WORKERS", "3"))
+    first = [
         ("ruff", lambda: run("ruff", [str(BIN / "ruff"), "check", "plugins", "sandbox", "tools", "tests"])),
         ("unit", lambda: run("unit", [sys.executable, "-m", "pytest", "-q", "tests/unit"])),
-        ("integration", lambda: run("integration", [sys.executable, "-m", "pytest", "-q", "tests/integration"])),
+    ]
+    parallel = [("integration", lambda files=files, i=i: run("integration %d" % i, [
+        sys.executable, "-m", "pytest", "-q", *files])) for i, files in
+        enumerate(shards(int(os.environ.get("LAUNCH_TEST_SHARDS", "2"))), 1)]
+    parallel += [
         ("molecule", molecule),
         ("ansible-lint", lambda: run("ansible-lint", [str(BIN / "ansible-lint")])),
         ("changelog", lambda: run("changelog", [str(BIN / "antsibull-changelog"), "lint"])),
         ("sanity", lambda: run("sanity", ["bash", "tools/sanity.sh"])),
     ]
-    results = [fn() for name, fn in layers if not only or name in only]
+    started = time.monotonic()
+    results = [fn() for name, fn in first if not only or name in only]
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = [pool.submit(fn) for name, fn in parallel if not only or name in only]
+        results += [f.result() for f in futures]
     print("\n=== summary")
     for name, ok, took in results:
-        print(f"  {name:<13} {'passed' if ok else 'FAILED'}  {took:6.0f}s")
+        print(f"  {name:<15} {'passed' if ok else 'FAILED'}  {took:6.0f}s")
     passed = sum(result[1] for result in results)
     failed = len(results) - passed
+    print(f"  wall clock      {time.monotonic() - started:6.0f}s")
     print(f"layers: {passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
 

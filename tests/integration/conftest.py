@@ -1,20 +1,18 @@
 """A private sandbox for the integration tests (its own state directory, free ports), reset between tests,
 and helpers that run ansible-playbook as a user would and read the recap."""
 
-import http.client
 import json
 import os
 import re
 import subprocess
 import sys
-import threading
-import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
 import pytest
+
+from sandbox.aws_proxy import AwsProxy
 
 CLOSED = "http://127.0.0.1:9"  # a closed loopback port: a module that calls it fails to connect
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,60 +112,13 @@ def aws_module(sandbox, name, args, *flags):
     return module(name, params, *flags, env={"AWS_ENDPOINT_URL": sandbox["aws_endpoint_url"]})
 
 
-class Recorder:
+class Recorder(AwsProxy):
     """A loopback proxy in front of moto that notes the name of every AWS operation passing through, so a test
     can say which calls a run made. (debug_botocore_endpoint_logs cannot: it only parses https:// endpoints.)"""
-
-    def __init__(self, upstream):
-        target = urllib.parse.urlparse(upstream)
-        calls = self.calls = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                calls.append(operation(self.path, self.headers, body))
-                conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
-                conn.request(self.command, self.path, body, dict(self.headers))
-                answer = conn.getresponse()
-                data = answer.read()
-                self.send_response(answer.status)
-                for key, value in answer.getheaders():
-                    if key.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                conn.close()
-
-            do_GET = do_PUT = do_DELETE = do_POST
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def operations(self):
-        return list(self.calls)
-
-    def writes(self):
-        return [c for c in self.calls if not c.startswith(("Get", "List", "Describe"))]
-
-
-def operation(path, headers, body):
-    """The operation of a request in any of the protocols boto3 speaks: X-Amz-Target (JSON), /operation/X
-    (RPC v2 CBOR) or Action= (query)."""
-    if headers.get("X-Amz-Target"):
-        return headers["X-Amz-Target"].split(".")[-1]
-    if "/operation/" in path:
-        return path.rsplit("/", 1)[-1]
-    return urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action", ["?"])[0]
 
 
 @pytest.fixture()
 def recorder(fresh):
     proxy = Recorder(fresh["aws_endpoint_url"])
     yield proxy
-    proxy.server.shutdown()
-    proxy.server.server_close()
+    proxy.close()
