@@ -1,22 +1,35 @@
 #!/usr/bin/env bash
-# Installs the system programs the loopback DNS lab (tests/dnslab) runs: nsd, unbound, dig and the ldns tools.
+# Installs the system programs the loopback labs run: nsd, unbound, dig and the ldns tools for the DNS lab
+# (tests/dnslab), and PostgreSQL + PgBouncer for the pooler lab (tests/pglab: real PgBouncer in front of real
+# PostgreSQL, both on 127.0.0.1 with TLS).
 # Idempotent: does nothing when they are all present; runs `apt-get update` only when apt knows none of them.
 # The distro services must not come up: Debian's nsd listens on 0.0.0.0:53, which would stop the lab binding
-# 127.53.x.x:53, so the install runs under a deny-all policy-rc.d and the units are disabled afterwards.
+# 127.53.x.x:53 (and the packaged postgresql/pgbouncer would hold 5432/6432 for nothing), so the install runs
+# under a deny-all policy-rc.d and the units are disabled afterwards. The labs start their own private daemons.
 set -euo pipefail
 
-packages=(nsd unbound dnsutils ldnsutils)
+packages=(nsd unbound dnsutils ldnsutils postgresql pgbouncer)
 # program -> the package that brings it (the lab calls each of these)
 declare -A provider=(
   [nsd]=nsd [nsd-checkconf]=nsd
   [unbound]=unbound [unbound-control]=unbound
   [dig]=dnsutils
   [ldns-keygen]=ldnsutils [ldns-signzone]=ldnsutils [ldns-key2ds]=ldnsutils
+  [initdb]=postgresql [pg_ctl]=postgresql [postgres]=postgresql [psql]=postgresql
+  [pgbouncer]=pgbouncer
 )
 
 have() {
-  # sbin is often missing from a non-root PATH, so look there too
-  command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/local/sbin/$1" ]
+  # sbin is often missing from a non-root PATH, so look there too; Debian keeps the PostgreSQL server
+  # programs (initdb, pg_ctl, postgres) off PATH in /usr/lib/postgresql/<major>/bin
+  if command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/local/sbin/$1" ]; then
+    return 0
+  fi
+  local candidate
+  for candidate in /usr/lib/postgresql/*/bin/"$1"; do
+    [ -x "$candidate" ] && return 0
+  done
+  return 1
 }
 
 missing=()
@@ -28,7 +41,7 @@ for prog in "${!provider[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "install_system_deps: nsd, unbound, dig and ldns tools are present"
+  echo "install_system_deps: nsd, unbound, dig, ldns tools, PostgreSQL and PgBouncer are present"
   exit 0
 fi
 
@@ -69,8 +82,8 @@ apt-get install -y -qq "${packages[@]}"
 # Not enabled at boot and not running now. With systemd as PID 1 `disable --now` does both; without it
 # (containers) systemctl may still edit the unit links offline, and the SysV links go through update-rc.d.
 # Every step is best effort: what matters is that the install succeeded. Only a service this run installed
-# is touched: an nsd or unbound the machine already ran on purpose is left alone.
-for svc in nsd unbound; do
+# is touched: an nsd, unbound, postgresql or pgbouncer the machine already ran on purpose is left alone.
+for svc in nsd unbound postgresql pgbouncer; do
   [[ " ${missing[*]} " == *" $svc "* ]] || continue
   if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
     systemctl disable --now "$svc" >/dev/null 2>&1 || true

@@ -1,0 +1,1 @@
+"""Loopback lab of real PostgreSQL and PgBouncer for the pooler tests (see lab.py)."""
