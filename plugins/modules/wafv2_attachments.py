@@ -164,7 +164,7 @@ except ImportError:
     pass  # AnsibleAWSModule reports it
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.directfanz.launch.plugins.module_utils.plan import Plan, apply, finish, refuse, retrying_client
 
 PREFIX = "aws-waf-logs-"
 ACL_ARN = re.compile(r"^arn:(?P<partition>aws[-a-z]*):wafv2:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+):(?P<account>\d{12}):"
@@ -327,60 +327,58 @@ def logging_request(wanted, current):
     return request
 
 
-def plan(wanted, current, associations):
+def plan_attachments(wanted, current, associations):
     """What to change, from what the task wants and what is: ``current`` from logging_state, ``associations``
-    the web ACL ARN (or None) of each listed resource. Returns a dict of actions (sentences), conflicts (why the
-    task must fail before changing anything), the logging request to put or delete, the resources to
-    associate and to move (resource, other web ACL), and the diff's before and after."""
+    the web ACL ARN (or None) of each listed resource. Returns the plan (a put or delete of the logging
+    configuration, then an associate or a move per resource; problems for what must fail before changing
+    anything) and the diff."""
     acl_arn = wanted["web_acl_arn"]
+    plan = Plan()
     before_logging = {"logging": current["destinations"] if current else [],
                       "redacted_headers": current["redacted_headers"] if current else []}
     after_logging = dict(before_logging)
-    actions, conflicts = [], []
-    put = None
-    delete = False
+    texts = []
     if wanted["logging"] and wanted["destinations"]:
         after_logging = {"logging": list(wanted["destinations"]), "redacted_headers": list(wanted["redacted_headers"])}
         destination = wanted["destinations"][0]
         if current is None:
-            actions.append("enable logging to %s, redacting headers: %s"
-                           % (destination, ", ".join(wanted["redacted_headers"]) or "none"))
+            texts.append("enable logging to %s, redacting headers: %s"
+                         % (destination, ", ".join(wanted["redacted_headers"]) or "none"))
         else:
             if current["destinations"] != wanted["destinations"]:
-                actions.append("change the logging destination from %s to %s"
-                               % (", ".join(current["destinations"]) or "none", destination))
+                texts.append("change the logging destination from %s to %s"
+                             % (", ".join(current["destinations"]) or "none", destination))
             if current["redacted_headers"] != wanted["redacted_headers"]:
-                actions.append("redact headers %s instead of %s" % (", ".join(wanted["redacted_headers"]) or "none",
-                                                                    ", ".join(current["redacted_headers"]) or "none"))
-        if actions:
-            put = logging_request(wanted, current)
+                texts.append("redact headers %s instead of %s" % (", ".join(wanted["redacted_headers"]) or "none",
+                                                                  ", ".join(current["redacted_headers"]) or "none"))
+        if texts:
+            plan.call("wafv2", "put_logging_configuration", texts, "put the logging configuration of %s" % acl_arn,
+                      LoggingConfiguration=logging_request(wanted, current))
     elif not wanted["logging"] and current is not None:
         after_logging = {"logging": [], "redacted_headers": []}
-        actions.append("disable logging to %s" % (", ".join(current["destinations"]) or "no destination"))
-        delete = True
-    if (put or delete) and current and current["firewall_manager"]:
-        conflicts.append("the logging configuration of %s is managed by AWS Firewall Manager (%s); change it in the"
-                         " Firewall Manager policy instead" % (acl_arn, "; ".join(actions)))
+        texts.append("disable logging to %s" % (", ".join(current["destinations"]) or "no destination"))
+        plan.call("wafv2", "delete_logging_configuration", texts, "delete the logging configuration of %s" % acl_arn,
+                  ResourceArn=acl_arn)
+    if texts and current and current["firewall_manager"]:
+        plan.problems.append("the logging configuration of %s is managed by AWS Firewall Manager (%s); change it in"
+                             " the Firewall Manager policy instead" % (acl_arn, "; ".join(texts)))
 
-    associate, move = [], []
     for resource in wanted["resources"]:
         other = associations.get(resource)
         if other == acl_arn:
             continue
         if other is None:
-            associate.append(resource)
-            actions.append("associate %s" % resource)
+            plan.call("wafv2", "associate_web_acl", "associate %s" % resource,
+                      "associate %s with %s" % (resource, acl_arn), WebACLArn=acl_arn, ResourceArn=resource)
         elif wanted["replace"]:
-            move.append((resource, other))
-            actions.append("associate %s (moving it from %s)" % (resource, other))
+            plan.add("move", "associate %s (moving it from %s)" % (resource, other), resource=resource, other=other)
         else:
-            conflicts.append("resource %s is associated with another web ACL, %s; set replace_other_associations:"
-                             " true to move it to %s" % (resource, other, acl_arn))
+            plan.problems.append("resource %s is associated with another web ACL, %s; set replace_other_associations:"
+                                 " true to move it to %s" % (resource, other, acl_arn))
 
     before = dict(before_logging, associations={r: associations.get(r) for r in wanted["resources"]})
     after = dict(after_logging, associations={r: acl_arn for r in wanted["resources"]})
-    return {"actions": actions, "conflicts": conflicts, "put": put, "delete": delete, "associate": associate,
-            "move": move, "before": before, "after": after}
+    return plan, {"before": before, "after": after}
 
 
 def error_code(e):
@@ -418,20 +416,6 @@ def read_association(module, waf, resource):
         module.fail_json_aws(e, msg="Could not read the web ACL of %s" % resource)
 
 
-def put_logging(module, waf, request):
-    try:
-        waf.put_logging_configuration(LoggingConfiguration=request, aws_retry=True)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg="Could not put the logging configuration of %s" % request["ResourceArn"])
-
-
-def delete_logging(module, waf, acl_arn):
-    try:
-        waf.delete_logging_configuration(ResourceArn=acl_arn, aws_retry=True)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg="Could not delete the logging configuration of %s" % acl_arn)
-
-
 def associate(module, waf, acl_arn, resource, moved_from=None):
     try:
         waf.associate_web_acl(WebACLArn=acl_arn, ResourceArn=resource, aws_retry=True)
@@ -464,39 +448,29 @@ def main():
     if problems:
         module.fail_json(msg="; ".join(problems), problems=problems)
     acl_arn = wanted["web_acl_arn"]
-    retry = AWSRetry.jittered_backoff(retries=8, delay=1, max_delay=20,
-                                      catch_extra_error_codes=["WAFUnavailableEntityException"])
-    waf = module.client("wafv2", region=wanted["acl"]["region"], retry_decorator=retry)
+    waf = retrying_client(module, "wafv2", extra_codes=["WAFUnavailableEntityException"], retries=8, max_delay=20,
+                          region=wanted["acl"]["region"])
 
     read_web_acl(module, waf, wanted)
     current = logging_state(read_logging(module, waf, acl_arn))
     associations = {r: read_association(module, waf, r) for r in wanted["resources"]}
     missing = [r for r, other in associations.items() if other == MISSING]
-    changes = plan(wanted, current, {r: other for r, other in associations.items() if other != MISSING})
-    failures = ["resource %s does not exist in %s (or WAF cannot protect it); accepted: %s"
-                % (r, wanted["acl"]["region"], RESOURCE_ACCEPTED.format(region=wanted["acl"]["region"]))
-                for r in missing] + changes["conflicts"]
-    if failures:
-        module.fail_json(msg="nothing was changed: " + "; ".join(failures), problems=failures, web_acl_arn=acl_arn)
+    plan, diff = plan_attachments(wanted, current, {r: other for r, other in associations.items() if other != MISSING})
+    plan.problems[:0] = ["resource %s does not exist in %s (or WAF cannot protect it); accepted: %s"
+                         % (r, wanted["acl"]["region"], RESOURCE_ACCEPTED.format(region=wanted["acl"]["region"]))
+                         for r in missing]
+    refuse(module, "wafv2_attachments %s" % acl_arn, plan)
 
-    if not module.check_mode:
-        if changes["put"]:
-            put_logging(module, waf, changes["put"])
-        if changes["delete"]:
-            delete_logging(module, waf, acl_arn)
-        for resource, other in changes["move"]:
-            # AssociateWebACL is not documented to replace another web ACL's association (and moto does not), so
-            # the other one is removed first.
-            disassociate(module, waf, resource, other)
-            associate(module, waf, acl_arn, resource, moved_from=other)
-        for resource in changes["associate"]:
-            associate(module, waf, acl_arn, resource)
+    def move(step, real):
+        # AssociateWebACL is not documented to replace another web ACL's association (and moto does not), so the
+        # other one is removed first.
+        disassociate(module, waf, step["resource"], step["other"])
+        associate(module, waf, acl_arn, step["resource"], moved_from=step["other"])
 
-    after = changes["after"]
-    module.exit_json(changed=bool(changes["actions"]), web_acl_arn=acl_arn, actions=changes["actions"],
-                     logging={"destinations": after["logging"], "redacted_headers": after["redacted_headers"]},
-                     associations=list(wanted["resources"]),
-                     diff={"before": changes["before"], "after": after})
+    apply(module, plan, {"wafv2": waf}, handlers={"move": move})
+    after = diff["after"]
+    finish(module, plan, diff, web_acl_arn=acl_arn, associations=list(wanted["resources"]),
+           logging={"destinations": after["logging"], "redacted_headers": after["redacted_headers"]})
 
 
 if __name__ == "__main__":

@@ -124,8 +124,19 @@ def wanted(**over):
     return M.validate(params(**over))[0]
 
 
+def plan(wanted, current, associations):
+    """plan_attachments' plan and diff read back as what each test looks at."""
+    steps, diff = M.plan_attachments(wanted, current, associations)
+    put = [s["kwargs"]["LoggingConfiguration"] for s in steps.steps if s["op"] == "put_logging_configuration"]
+    return {"actions": steps.actions, "conflicts": steps.problems, "put": put[0] if put else None,
+            "delete": any(s["op"] == "delete_logging_configuration" for s in steps.steps),
+            "associate": [s["kwargs"]["ResourceArn"] for s in steps.steps if s["op"] == "associate_web_acl"],
+            "move": [(s["resource"], s["other"]) for s in steps.steps if s["op"] == "move"],
+            "before": diff["before"], "after": diff["after"]}
+
+
 def test_nothing_to_do_when_everything_is_right():
-    changes = M.plan(wanted(), state(), {ALB: ACL})
+    changes = plan(wanted(), state(), {ALB: ACL})
     assert changes["actions"] == [] and changes["conflicts"] == []
     assert changes["put"] is None and not changes["delete"] and changes["associate"] == [] and changes["move"] == []
     assert changes["before"] == changes["after"] == {"logging": [GROUP], "redacted_headers": ["authorization", "cookie"],
@@ -134,15 +145,15 @@ def test_nothing_to_do_when_everything_is_right():
 
 def test_headers_compare_case_insensitively_and_the_log_groups_star_is_ignored():
     current = state(destinations=[GROUP + ":*"], headers=["Cookie", "Authorization"])
-    assert M.plan(wanted(redacted_headers=["COOKIE", "authorization"]), current, {ALB: ACL})["actions"] == []
-    changes = M.plan(wanted(log_destination_arns=[GROUP + ":*"], redacted_headers=["cookie"]), current, {ALB: ACL})
+    assert plan(wanted(redacted_headers=["COOKIE", "authorization"]), current, {ALB: ACL})["actions"] == []
+    changes = plan(wanted(log_destination_arns=[GROUP + ":*"], redacted_headers=["cookie"]), current, {ALB: ACL})
     assert changes["actions"] == ["redact headers cookie instead of authorization, cookie"]
     assert changes["put"]["LogDestinationConfigs"] == [GROUP]
     assert changes["put"]["RedactedFields"] == [{"SingleHeader": {"Name": "cookie"}}]
 
 
 def test_a_new_logging_configuration_and_association():
-    changes = M.plan(wanted(), None, {ALB: None})
+    changes = plan(wanted(), None, {ALB: None})
     assert changes["actions"] == ["enable logging to %s, redacting headers: authorization, cookie" % GROUP,
                                   "associate %s" % ALB]
     assert changes["put"] == {"ResourceArn": ACL, "LogDestinationConfigs": [GROUP],
@@ -159,31 +170,31 @@ def test_what_we_do_not_manage_of_a_logging_configuration_is_kept():
                                "RedactedFields": [{"SingleHeader": {"Name": "Cookie"}}, query,
                                                   {"SingleHeader": {"Name": "authorization"}}],
                                "LoggingFilter": log_filter})
-    changes = M.plan(wanted(), current, {ALB: ACL})
+    changes = plan(wanted(), current, {ALB: ACL})
     assert changes["actions"] == ["change the logging destination from arn:aws:s3:::aws-waf-logs-old to %s" % GROUP]
     assert changes["put"]["LoggingFilter"] == log_filter and query in changes["put"]["RedactedFields"]
 
 
 def test_a_resource_of_another_web_acl_is_a_conflict_unless_replace():
-    changes = M.plan(wanted(), state(), {ALB: OTHER})
+    changes = plan(wanted(), state(), {ALB: OTHER})
     assert changes["conflicts"] == ["resource %s is associated with another web ACL, %s; set"
                                     " replace_other_associations: true to move it to %s" % (ALB, OTHER, ACL)]
-    changes = M.plan(wanted(replace_other_associations=True), state(), {ALB: OTHER})
+    changes = plan(wanted(replace_other_associations=True), state(), {ALB: OTHER})
     assert changes["conflicts"] == [] and changes["move"] == [(ALB, OTHER)]
     assert changes["actions"] == ["associate %s (moving it from %s)" % (ALB, OTHER)]
     assert changes["before"]["associations"] == {ALB: OTHER} and changes["after"]["associations"] == {ALB: ACL}
 
 
 def test_logging_false_deletes_and_no_destination_leaves_logging_alone():
-    changes = M.plan(wanted(logging=False, log_destination_arns=[], resource_arns=[]), state(), {})
+    changes = plan(wanted(logging=False, log_destination_arns=[], resource_arns=[]), state(), {})
     assert changes["delete"] and changes["actions"] == ["disable logging to %s" % GROUP]
     assert changes["after"] == {"logging": [], "redacted_headers": [], "associations": {}}
-    assert M.plan(wanted(logging=False, log_destination_arns=[], resource_arns=[]), None, {})["actions"] == []
-    untouched = M.plan(wanted(log_destination_arns=[], redacted_headers=["x-other"], resource_arns=[]), state(), {})
+    assert plan(wanted(logging=False, log_destination_arns=[], resource_arns=[]), None, {})["actions"] == []
+    untouched = plan(wanted(log_destination_arns=[], redacted_headers=["x-other"], resource_arns=[]), state(), {})
     assert untouched["actions"] == [] and untouched["after"]["redacted_headers"] == ["authorization", "cookie"]
 
 
 def test_firewall_manager_logging_is_not_changed():
-    changes = M.plan(wanted(redacted_headers=["cookie"]), state(ManagedByFirewallManager=True), {ALB: ACL})
+    changes = plan(wanted(redacted_headers=["cookie"]), state(ManagedByFirewallManager=True), {ALB: ACL})
     assert len(changes["conflicts"]) == 1 and "managed by AWS Firewall Manager" in changes["conflicts"][0]
-    assert M.plan(wanted(), state(ManagedByFirewallManager=True), {ALB: ACL})["conflicts"] == []
+    assert plan(wanted(), state(ManagedByFirewallManager=True), {ALB: ACL})["conflicts"] == []
