@@ -59,25 +59,15 @@ class Distributions:
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
             self.fail(e, "read distribution %s" % dist_id)
 
-    def origin_access_control(self, name, create):
-        """The id of our S3 origin access control, made when missing (``create``); '' when missing in check mode."""
+    def find_origin_access_control(self, name):
+        """The id of the origin access control of that name, '' when there is none."""
         try:
             pages = self.cf.get_paginator("list_origin_access_controls").paginate()
             found = [c for page in pages for c in (page["OriginAccessControlList"].get("Items") or [])
                      if c["Name"] == name]
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
             self.fail(e, "list origin access controls")
-        if found:
-            return found[0]["Id"], False
-        if not create:
-            return "", True
-        try:
-            answer = self.cf.create_origin_access_control(aws_retry=True, OriginAccessControlConfig={
-                "Name": name, "Description": "S3 origins of %s, signed by CloudFront (directfanz.launch)" % name,
-                "SigningProtocol": "sigv4", "SigningBehavior": "always", "OriginAccessControlOriginType": "s3"})
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-            self.fail(e, "create origin access control %s" % name)
-        return answer["OriginAccessControl"]["Id"], True
+        return found[0]["Id"] if found else ""
 
     def alias_conflict(self, e, aliases):
         code = e.response.get("Error", {}).get("Code", "") if hasattr(e, "response") else ""

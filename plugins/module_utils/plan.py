@@ -21,8 +21,14 @@ __metaclass__ = type
 
 try:
     import botocore
+    import botocore.parsers
+
+    # An answer that is not AWS's (an HTML error page from a proxy, say) raises ResponseParserError, which is
+    # not a BotoCoreError: it gets the same "Could not ..." message.
+    AWS_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError,
+                  botocore.parsers.ResponseParserError)
 except ImportError:
-    pass  # AnsibleAWSModule reports a missing botocore
+    AWS_ERRORS = ()  # AnsibleAWSModule reports a missing botocore
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
@@ -102,7 +108,7 @@ def aws_call(module, client, what, method, done=None, **kwargs):
     `apply`, the actions already done."""
     try:
         return getattr(client, method)(aws_retry=True, **kwargs)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+    except AWS_ERRORS as e:
         extra = {"actions_done": list(done)} if done is not None else {}
         module.fail_json_aws(e, msg="Could not %s" % what, **extra)
 
@@ -115,7 +121,7 @@ def aws_read(module, client, what, method, missing=(), **kwargs):
         if error_code(e) in missing:
             return None
         module.fail_json_aws(e, msg="Could not %s" % what)
-    except botocore.exceptions.BotoCoreError as e:
+    except AWS_ERRORS as e:
         module.fail_json_aws(e, msg="Could not %s" % what)
 
 

@@ -114,20 +114,22 @@ in_use_by:
   returned: always
   type: list
   elements: str
+actions:
+  description: What was (or in check mode would be) done, one line each.
+  returned: always
+  type: list
+  elements: str
+  sample: ["request a certificate for *.example.com, example.com"]
 """
 
 import time
 
-try:
-    import botocore
-except ImportError:
-    pass  # AnsibleAWSModule reports it
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.directfanz.launch.plugins.module_utils import route53
 from ansible_collections.directfanz.launch.plugins.module_utils.acm import MANAGED_TAG, describe, find_ours, names_of
+from ansible_collections.directfanz.launch.plugins.module_utils.plan import (
+    Plan, apply, aws_call, finish, refuse, retrying_client)
 from ansible_collections.directfanz.launch.plugins.module_utils.records import (
     RecordError, from_rrset, in_zone, normalize_record, plan_changes, split_batches, to_change)
 
@@ -163,15 +165,64 @@ def failure(cert):
     return None
 
 
-def write_validation(module, r53, zone_id, zone_name, records, ttl):
-    desired = [normalize_record({"name": r["name"], "type": r["type"], "ttl": ttl, "values": [r["value"]]}, zone_name)
-               for r in records]
-    existing = [from_rrset(r, zone_name) for r in route53.list_record_sets(module, r53, zone_id)]
-    changes = plan_changes(desired, existing)[0]
-    if changes and not module.check_mode:
-        for batch in split_batches(changes):
-            route53.apply_batch(module, r53, zone_id, [to_change(c) for c in batch], "ACM DNS validation")
-    return bool(changes)
+def validation_changes(p, zone, records, existing):
+    """The Route 53 changes that put the certificate's validation CNAMEs in the zone (none when they are there)."""
+    zone_name = zone["HostedZone"]["Name"]
+    desired = [normalize_record({"name": r["name"], "type": r["type"], "ttl": p["validation_record_ttl"],
+                                 "values": [r["value"]]}, zone_name) for r in records]
+    return plan_changes(desired, existing)[0]
+
+
+def wait_issued(module, acm, cert, timeout, changed):
+    """Until ISSUED (bounded); a failed or still pending certificate fails naming what to do."""
+    deadline = time.monotonic() + timeout
+    while cert["Status"] == "PENDING_VALIDATION" and time.monotonic() < deadline:
+        time.sleep(min(5.0, max(0.5, deadline - time.monotonic())))
+        cert = describe(module, acm, cert["CertificateArn"])
+    if failure(cert):
+        module.fail_json(msg=failure(cert), changed=changed, **result_of(cert))
+    if cert["Status"] != "ISSUED":
+        module.fail_json(msg="certificate %s is still %s after %d s; the validation records are in place, so run again"
+                             " later or raise wait_timeout" % (cert["CertificateArn"], cert["Status"], timeout),
+                         changed=changed, **result_of(cert))
+    return cert
+
+
+def plan_certificate(p, wanted, ours, zone, existing):
+    """The plan from what was read: ``ours`` (our certificates for exactly these names), ``zone`` (the hosted
+    zone, or None) and ``existing`` (its records, read when a certificate exists). A new certificate's
+    validation records are known only after the request, so its write step computes them then."""
+    plan = Plan()
+    if p["state"] == "absent":
+        for cert in ours:
+            if cert.get("InUseBy"):
+                plan.problems.append("certificate %s is in use by %s; detach it first"
+                                     % (cert["CertificateArn"], ", ".join(cert["InUseBy"])))
+            plan.call("acm", "delete_certificate", "delete certificate %s" % cert["CertificateArn"],
+                      "delete certificate %s" % cert["CertificateArn"], CertificateArn=cert["CertificateArn"])
+        return plan
+    cert = ours[0] if ours else None
+    if cert is None:
+        tags = [{"Key": k, "Value": str(v)} for k, v in sorted(p["tags"].items()) if k != MANAGED_TAG[0]]
+        tags.append({"Key": MANAGED_TAG[0], "Value": MANAGED_TAG[1]})
+        request = dict(DomainName=p["domain_name"].lower().rstrip("."), ValidationMethod="DNS",
+                       KeyAlgorithm=p["key_algorithm"], Tags=tags)
+        sans = [n for n in wanted if n != request["DomainName"]]
+        if sans:
+            request["SubjectAlternativeNames"] = sans
+        plan.call("acm", "request_certificate", "request a certificate for %s" % ", ".join(wanted),
+                  "request a certificate for %s" % ", ".join(wanted), out="certificate", **request)
+        if zone is not None:
+            plan.add("write_validation", "write the new certificate's validation records to %s"
+                     % zone["HostedZone"]["Name"], changes=None)
+    elif zone is not None:
+        changes = validation_changes(p, zone, validation_records(cert), existing)
+        if changes:
+            plan.add("write_validation", ["%s %s" % (c["action"].lower(), c["record"]["name"]) for c in changes],
+                     changes=changes)
+    if p["wait"] and (cert is None or cert["Status"] != "ISSUED"):
+        plan.add("wait_issued", None)
+    return plan
 
 
 def result_of(cert):
@@ -201,7 +252,7 @@ def main():
     )
     p = module.params
     wanted = names_of(p["domain_name"], p["subject_alternative_names"])
-    acm = module.client("acm", retry_decorator=AWSRetry.jittered_backoff())
+    acm = retrying_client(module, "acm")
 
     zone = None
     r53 = None
@@ -219,61 +270,46 @@ def main():
                                  " accepted: names ending in %s" % (", ".join(outside), zone_name, zone_name[:-1]))
 
     ours = find_ours(module, acm, wanted)
-    if p["state"] == "absent":
-        for cert in ours:
-            if cert.get("InUseBy"):
-                module.fail_json(msg="certificate %s is in use by %s; detach it first"
-                                     % (cert["CertificateArn"], ", ".join(cert["InUseBy"])))
-        if ours and not module.check_mode:
-            for cert in ours:
-                try:
-                    acm.delete_certificate(CertificateArn=cert["CertificateArn"], aws_retry=True)
-                except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-                    module.fail_json_aws(e, msg="Could not delete certificate %s" % cert["CertificateArn"])
-        module.exit_json(changed=bool(ours), deleted=[c["CertificateArn"] for c in ours])
-
-    changed = False
     cert = ours[0] if ours else None
-    if cert is not None and failure(cert):
+    if p["state"] == "present" and cert is not None and failure(cert):
         module.fail_json(msg=failure(cert), **result_of(cert))
-    if cert is None:
-        if module.check_mode:
-            module.exit_json(changed=True, arn="", status="", validation_records=[], renewal_eligibility="")
-        tags = [{"Key": k, "Value": str(v)} for k, v in sorted(p["tags"].items()) if k != MANAGED_TAG[0]]
-        tags.append({"Key": MANAGED_TAG[0], "Value": MANAGED_TAG[1]})
-        request = dict(DomainName=p["domain_name"].lower().rstrip("."), ValidationMethod="DNS",
-                       KeyAlgorithm=p["key_algorithm"], Tags=tags)
-        sans = [n for n in wanted if n != request["DomainName"]]
-        if sans:
-            request["SubjectAlternativeNames"] = sans
-        try:
-            arn = acm.request_certificate(aws_retry=True, **request)["CertificateArn"]
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-            module.fail_json_aws(e, msg="Could not request a certificate for %s" % ", ".join(wanted))
-        cert = wait_for_records(module, acm, describe(module, acm, arn), wanted)
-        changed = True
+    existing = []
+    if zone is not None and cert is not None:
+        existing = [from_rrset(r, zone["HostedZone"]["Name"])
+                    for r in route53.list_record_sets(module, r53, zone["HostedZone"]["Id"].split("/")[-1])]
+    plan = plan_certificate(p, wanted, ours, zone, existing)
+    refuse(module, "acm_certificate %s" % p["domain_name"], plan)
 
-    if zone is not None:
-        try:
-            changed |= write_validation(module, r53, zone["HostedZone"]["Id"].split("/")[-1],
-                                        zone["HostedZone"]["Name"], validation_records(cert),
-                                        p["validation_record_ttl"])
-        except RecordError as exc:
-            module.fail_json(msg=str(exc), **result_of(cert))
+    outcome = {"cert": cert}
 
-    if p["wait"] and not module.check_mode and cert["Status"] != "ISSUED":
-        deadline = time.monotonic() + p["wait_timeout"]
-        while cert["Status"] == "PENDING_VALIDATION" and time.monotonic() < deadline:
-            time.sleep(min(5.0, max(0.5, deadline - time.monotonic())))
-            cert = describe(module, acm, cert["CertificateArn"])
-        if failure(cert):
-            module.fail_json(msg=failure(cert), changed=changed, **result_of(cert))
-        if cert["Status"] != "ISSUED":
-            module.fail_json(msg="certificate %s is still %s after %d s; the validation records are in place, so"
-                                 " run again later or raise wait_timeout" % (cert["CertificateArn"], cert["Status"],
-                                                                             p["wait_timeout"]),
-                             changed=changed, **result_of(cert))
-    module.exit_json(changed=changed, **result_of(cert))
+    def request(step, real):
+        arn = aws_call(module, acm, step["failure"], "request_certificate", **step["kwargs"])["CertificateArn"]
+        outcome["cert"] = wait_for_records(module, acm, describe(module, acm, arn), wanted)
+        return arn
+
+    def validation(step, real):
+        changes = step["changes"]
+        if changes is None:  # a certificate requested in this run: its records are known only now
+            changes = validation_changes(p, zone, validation_records(outcome["cert"]), [
+                from_rrset(r, zone["HostedZone"]["Name"])
+                for r in route53.list_record_sets(module, r53, zone["HostedZone"]["Id"].split("/")[-1])])
+        for batch in split_batches(changes):
+            route53.apply_batch(module, r53, zone["HostedZone"]["Id"].split("/")[-1], [to_change(c) for c in batch],
+                                "ACM DNS validation")
+
+    def wait(step, real):
+        outcome["cert"] = wait_issued(module, acm, outcome["cert"], p["wait_timeout"], plan.changed)
+
+    try:
+        apply(module, plan, {"acm": acm}, handlers={"request_certificate": request, "write_validation": validation,
+                                                    "wait_issued": wait})
+    except RecordError as exc:
+        module.fail_json(msg=str(exc), **result_of(outcome["cert"]))
+    if p["state"] == "absent":
+        finish(module, plan, deleted=[c["CertificateArn"] for c in ours])
+    if outcome["cert"] is None:  # check mode, nothing requested yet
+        finish(module, plan, arn="", status="", validation_records=[], renewal_eligibility="")
+    finish(module, plan, **result_of(outcome["cert"]))
 
 
 if __name__ == "__main__":

@@ -276,6 +276,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.directfanz.launch.plugins.module_utils.cloudfront import (
     CLOUDFRONT_ZONE_ID, MANAGED_TAG, NAME_TAG, Distributions, find)
+from ansible_collections.directfanz.launch.plugins.module_utils.plan import Plan, apply, finish, refuse
 
 CACHED = ["GET", "HEAD", "OPTIONS"]
 # AWS always returns these; a server that leaves them out (moto drops both) cannot be compared on them.
@@ -432,6 +433,53 @@ def result_of(dist, oac_id, changes):
             "origin_access_control_id": oac_id, "changes": changes}
 
 
+def plan_distribution(p, aliases, state, caller_reference):
+    """The plan from what was read (``state``: ``ours`` - our distribution's summary or None, ``conflicts`` -
+    aliases held by distributions we did not make, ``oac_id`` - our origin access control's id or '', ``config``
+    and ``etag`` of ours). Returns (plan, the changed settings, diff). Pure."""
+    plan = Plan()
+    ours = state["ours"]
+    if p["state"] == "absent":
+        if ours is not None:
+            if state["config"]["Enabled"]:
+                plan.add("disable", "disable distribution %s" % ours["Id"], id=ours["Id"])
+            plan.add("delete", "delete distribution %s" % ours["Id"], id=ours["Id"])
+        return plan, ["deleted"] if ours is not None else [], None
+    if state["conflicts"]:
+        plan.problems.append("%s; an alias can be on one distribution only: remove it there first"
+                             % "; ".join("alias %s is already used by distribution %s (%s), which this collection did"
+                                         " not make for %s" % (alias, other["Id"], other["DomainName"], p["name"])
+                                         for alias, other in state["conflicts"]))
+        return plan, [], None
+    oac_id = state["oac_id"]
+    if any(o["type"] == "s3" for o in p["origins"]) and not oac_id:
+        name = "%s-s3" % p["name"]
+        oac_id = plan.call("cloudfront", "create_origin_access_control", "create origin access control %s" % name,
+                           "create origin access control %s" % name, out="origin access control " + name,
+                           pick=("OriginAccessControl", "Id"), OriginAccessControlConfig={
+                               "Name": name, "Description": "S3 origins of %s, signed by CloudFront (directfanz.launch)"
+                               % name, "SigningProtocol": "sigv4", "SigningBehavior": "always",
+                               "OriginAccessControlOriginType": "s3"})
+        plan.ids["oac"] = oac_id
+    wanted = desired_config(p, oac_id)
+    if ours is None:
+        tags = dict((k, str(v)) for k, v in p["tags"].items())
+        tags.update({MANAGED_TAG[0]: MANAGED_TAG[1], NAME_TAG: p["name"]})
+        changes = sorted(wanted)
+        diff = {"before": {}, "after": canonical(wanted)}
+        plan.add("create", "create the distribution for %s" % (", ".join(aliases) or p["name"]), out="distribution",
+                 config=dict(wanted, CallerReference=caller_reference), tags=tags)
+    else:
+        changes, before, after = differences(wanted, state["config"])
+        diff = {"before": before, "after": after}
+        if changes:
+            plan.add("update", "update distribution %s (%s)" % (ours["Id"], ", ".join(changes)), id=ours["Id"],
+                     config=merged(state["config"], wanted), etag=state["etag"])
+    if p["wait"] and changes:
+        plan.add("wait_deployed", None, timeout=p["wait_timeout"])
+    return plan, changes, diff
+
+
 def main():
     behavior = dict(
         origin_id=dict(type="str", required=True),
@@ -486,56 +534,44 @@ def main():
     aliases = sorted(a.lower().rstrip(".") for a in p["aliases"])
     dists = Distributions(module)
     ours, conflicts = find(dists, p["name"], aliases)
+    state = {"ours": ours, "conflicts": conflicts, "oac_id": "", "config": None, "etag": None}
+    if p["state"] == "present" and any(o["type"] == "s3" for o in p["origins"]):
+        state["oac_id"] = dists.find_origin_access_control("%s-s3" % p["name"])
+    if ours is not None:
+        state["config"], state["etag"] = dists.get_config(ours["Id"])
+    plan, changes, diff = plan_distribution(p, aliases, state, "directfanz.launch-%s-%d"
+                                            % (p["name"], int(time.time() * 1000)))
+    refuse(module, "cloudfront_distribution %s" % p["name"], plan)
 
+    outcome = {"dist": ours}
+
+    def create(step, real):
+        outcome["dist"] = dists.create(real(step["config"]), step["tags"], aliases)
+        return outcome["dist"]["Id"]
+
+    def update(step, real):
+        outcome["dist"] = dists.update(step["id"], real(step["config"]), step["etag"], aliases)
+
+    def disable(step, real):
+        config, etag = dists.get_config(step["id"])
+        config["Enabled"] = False
+        dists.update(step["id"], config, etag, aliases)
+        dists.wait_deployed(step["id"], p["wait_timeout"])
+
+    def delete(step, real):
+        dists.delete(step["id"], dists.get_config(step["id"])[1])
+
+    def wait_deployed(step, real):
+        outcome["dist"] = dists.wait_deployed(outcome["dist"]["Id"], step["timeout"])
+
+    real = apply(module, plan, {"cloudfront": dists.cf}, handlers={
+        "create": create, "update": update, "disable": disable, "delete": delete, "wait_deployed": wait_deployed})
     if p["state"] == "absent":
-        if ours is None:
-            module.exit_json(changed=False, **result_of({}, "", []))
-        if module.check_mode:
-            module.exit_json(changed=True, **result_of(ours, "", ["deleted"]))
-        config, etag = dists.get_config(ours["Id"])
-        if config["Enabled"]:
-            config["Enabled"] = False
-            dists.update(ours["Id"], config, etag, aliases)
-            dists.wait_deployed(ours["Id"], p["wait_timeout"])
-            etag = dists.get_config(ours["Id"])[1]
-        dists.delete(ours["Id"], etag)
-        module.exit_json(changed=True, **result_of(ours, "", ["deleted"]))
-
-    if conflicts:
-        module.fail_json(msg="%s; an alias can be on one distribution only: remove it there first (nothing was"
-                             " changed)" % "; ".join("alias %s is already used by distribution %s (%s), which this"
-                                                     " collection did not make for %s"
-                                                     % (alias, other["Id"], other["DomainName"], p["name"])
-                                                     for alias, other in conflicts))
-
-    oac_id, oac_new = "", False
-    if any(o["type"] == "s3" for o in p["origins"]):
-        oac_id, oac_new = dists.origin_access_control("%s-s3" % p["name"], create=not module.check_mode)
-    wanted = desired_config(p, oac_id or "(made in this run)")
-
-    if ours is None:
-        tags = dict((k, str(v)) for k, v in p["tags"].items())
-        tags.update({MANAGED_TAG[0]: MANAGED_TAG[1], NAME_TAG: p["name"]})
-        changes = sorted(wanted)
-        diff = {"before": {}, "after": canonical(wanted)}
-        if module.check_mode:
-            module.exit_json(changed=True, diff=diff, **result_of({}, oac_id, changes))
-        config = dict(wanted, CallerReference="directfanz.launch-%s-%d" % (p["name"], int(time.time() * 1000)))
-        dist = dists.create(config, tags, aliases)
-    else:
-        current, etag = dists.get_config(ours["Id"])
-        changes, before, after = differences(wanted, current)
-        diff = {"before": before, "after": after}
-        if not changes:
-            dist = dists.get(ours["Id"])
-            module.exit_json(changed=oac_new, diff=diff, **result_of(dist, oac_id, []))
-        if module.check_mode:
-            module.exit_json(changed=True, diff=diff, **result_of(ours, oac_id, changes))
-        dist = dists.update(ours["Id"], merged(current, wanted), etag, aliases)
-
-    if p["wait"]:
-        dist = dists.wait_deployed(dist["Id"], p["wait_timeout"])
-    module.exit_json(changed=True, diff=diff, **result_of(dist, oac_id, changes))
+        finish(module, plan, **result_of(ours or {}, "", changes))
+    dist = outcome["dist"] or {}
+    if ours is not None and not changes:
+        dist = dists.get(ours["Id"])  # its status now
+    finish(module, plan, diff, **result_of(dist, real(plan.ids.get("oac", state["oac_id"])), changes))
 
 
 if __name__ == "__main__":

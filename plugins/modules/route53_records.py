@@ -155,6 +155,12 @@ changes:
   type: list
   elements: dict
   sample: [{"action": "CREATE", "name": "www.example.com.", "type": "CNAME", "ttl": 300, "values": ["example.com."]}]
+actions:
+  description: What was (or in check mode would be) done, one line per record set changed.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create www.example.com. CNAME 300 example.com."]
 unchanged:
   description: How many listed record sets already matched.
   returned: always
@@ -178,6 +184,7 @@ kept_aliases:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.directfanz.launch.plugins.module_utils import route53
+from ansible_collections.directfanz.launch.plugins.module_utils.plan import Plan, apply, finish
 from ansible_collections.directfanz.launch.plugins.module_utils.records import (
     RecordError, describe, from_rrset, keep_aliases, key, normalize_record, plan_changes, split_batches, to_change)
 from ansible_collections.directfanz.launch.plugins.module_utils.validation import domain_problem
@@ -257,23 +264,29 @@ def main():
     except RecordError as exc:
         module.fail_json(msg=str(exc), zone_id=zone_id)
 
+    plan = Plan()
+    for batch in batches:
+        plan.add("change_batch", ["%s %s" % (c["action"].lower(), describe(c["record"])) for c in batch],
+                 changes=[to_change(c) for c in batch])
+    if batches and p["wait"]:
+        plan.add("wait_in_sync", None)
     change_ids = []
-    if changes and not module.check_mode:
-        for batch in batches:
-            change_ids.append(route53.apply_batch(module, conn, zone_id, [to_change(c) for c in batch],
-                                                  p["comment"], change_ids))
-        if p["wait"]:
-            route53.wait_in_sync(module, conn, change_ids, p["wait_timeout"])
 
-    result = dict(changed=bool(changes), zone_id=zone_id, zone_name=zone_name, nameservers=nameservers,
-                  changes=[change_result(c) for c in changes], unchanged=len(unchanged), change_ids=change_ids,
-                  requests=len(batches), kept_aliases=[describe(r) for r in kept_aliases])
+    def change_batch(step, real):
+        change_ids.append(route53.apply_batch(module, conn, zone_id, step["changes"], p["comment"], change_ids))
+
+    apply(module, plan, handlers={"change_batch": change_batch, "wait_in_sync": lambda step, real: route53.wait_in_sync(
+        module, conn, change_ids, p["wait_timeout"])})
+
+    diff = None
     if module._diff:
         before = dict((key(c["before"]), describe(c["before"])) for c in changes if c["before"])
         after = dict((key(c["record"]), describe(c["record"])) for c in changes if c["action"] != "DELETE")
-        result["diff"] = {"before": "".join(before[k] + "\n" for k in sorted(before)),
-                          "after": "".join(after[k] + "\n" for k in sorted(after))}
-    module.exit_json(**result)
+        diff = {"before": "".join(before[k] + "\n" for k in sorted(before)),
+                "after": "".join(after[k] + "\n" for k in sorted(after))}
+    finish(module, plan, diff, zone_id=zone_id, zone_name=zone_name, nameservers=nameservers,
+           changes=[change_result(c) for c in changes], unchanged=len(unchanged), change_ids=change_ids,
+           requests=len(batches), kept_aliases=[describe(r) for r in kept_aliases])
 
 
 if __name__ == "__main__":

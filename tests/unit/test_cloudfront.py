@@ -83,3 +83,29 @@ def test_bad_input_is_named_with_what_is_accepted():
     assert "targets origin 'nope', which is not one of the origins (static, app)" in text
     assert "path patterns" in text and "read_timeout 90 is outside 1-60" in text
     assert "aliases need certificate_arn" in "; ".join(M.input_problems(params(certificate_arn=None)))
+
+
+def test_an_empty_account_plans_the_access_control_the_distribution_and_the_wait():
+    state = {"ours": None, "conflicts": [], "oac_id": "", "config": None, "etag": None}
+    plan, changes, diff = M.plan_distribution(dict(params(), state="present", wait=True, tags={}), ["example.com"],
+                                              state, "ref-1")
+    assert [s["op"] for s in plan.steps] == ["create_origin_access_control", "create", "wait_deployed"]
+    config = plan.steps[1]["config"]
+    oac = plan.ids["oac"]
+    assert oac == "(new origin access control site-s3)" and config["CallerReference"] == "ref-1"
+    assert [o.get("OriginAccessControlId") for o in config["Origins"]["Items"] if o["Id"] == "static"] == [oac]
+    assert plan.steps[1]["tags"]["managed-by"] == "directfanz.launch" and diff["before"] == {} and changes
+
+
+def test_in_place_plans_nothing_and_a_conflict_or_absent_is_planned_without_a_write():
+    wanted = M.desired_config(params(), "oac-1")
+    ours = {"Id": "E1", "DomainName": "d1.cloudfront.net"}
+    state = {"ours": ours, "conflicts": [], "oac_id": "oac-1", "config": as_the_service_returns_it(wanted), "etag": "e"}
+    plan, changes, _ = M.plan_distribution(dict(params(), state="present", wait=True, tags={}), [], state, "ref")
+    assert plan.steps == [] and changes == []
+    other = {"Id": "E2", "DomainName": "d2.cloudfront.net"}
+    plan = M.plan_distribution(dict(params(), state="present", wait=True, tags={}), [],
+                               dict(state, ours=None, conflicts=[("example.com", other)]), "ref")[0]
+    assert plan.steps == [] and "alias example.com is already used by distribution E2" in plan.problems[0]
+    plan = M.plan_distribution(dict(params(), state="absent", wait=True, tags={}), [], state, "ref")[0]
+    assert [s["op"] for s in plan.steps] == ["disable", "delete"]
