@@ -50,7 +50,8 @@ sandbox: venv
 	@-bash tools/install_system_deps.sh
 	@$(BIN)/python -m sandbox.manage up
 	@set -o pipefail; rc=0; \
-	  $(BIN)/ansible-playbook site.yml -i inventories/sandbox | tee .sandbox/site.log || rc=$$?; \
+	  $(BIN)/ansible-playbook site.yml -i inventories/sandbox --vault-password-file sandbox/seed/vault-password.txt \
+	    | tee .sandbox/site.log || rc=$$?; \
 	  if [ $$rc -eq 0 ] && grep -q '"block"' .sandbox/endpoints.json; then \
 	    $(BIN)/ansible-playbook playbooks/cutover.yml -i inventories/sandbox | tee .sandbox/cutover.log || rc=$$?; \
 	  fi; \

@@ -65,7 +65,7 @@ class AwsProxy:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_PUT = do_DELETE = do_POST
+            do_GET = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_POST
 
             def log_message(self, *args):
                 pass

@@ -119,7 +119,10 @@ def up(args: argparse.Namespace) -> int:
                        f"-p {moto_port}", STATE_DIR / "moto.log",
                        # moto "issues" a DNS-validated certificate this many seconds after the request (it never
                        # looks at DNS); 5 s keeps the certificates phase's wait real but short.
-                       MOTO_ACM_VALIDATION_WAIT=os.environ.get("MOTO_ACM_VALIDATION_WAIT", "5")))
+                       MOTO_ACM_VALIDATION_WAIT=os.environ.get("MOTO_ACM_VALIDATION_WAIT", "5"),
+                       # AWS managed IAM policies (the RDS enhanced monitoring role attaches one) exist in moto only
+                       # when it loads them
+                       MOTO_IAM_LOAD_MANAGED_POLICIES="true"))
     sim_port_file = STATE_DIR / "hostinger.port"
     sim_port_file.unlink(missing_ok=True)
     procs.append(start("hostinger", [sys.executable, "-m", "sandbox.hostinger_sim", "--domain", domain,
@@ -170,6 +173,8 @@ def up(args: argparse.Namespace) -> int:
         "AWS_ENDPOINT_URL": aws_url, "AWS_ACCESS_KEY_ID": DUMMY_KEY, "AWS_SECRET_ACCESS_KEY": secret_key,
         "AWS_EC2_METADATA_DISABLED": "true", "HOSTINGER_API_URL": sim_url, "HOSTINGER_API_TOKEN": token,
         "LAUNCH_SANDBOX_DIR": str(STATE_DIR),
+        # the example secrets file's vault password (sandbox only; production asks with --ask-vault-pass)
+        "ANSIBLE_VAULT_PASSWORD_FILE": str(ROOT / "sandbox" / "seed" / "vault-password.txt"),
     }
     lines = ["# written by `make sandbox-up`; source it to point a shell at the sandbox",
              "unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN"]

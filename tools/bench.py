@@ -7,6 +7,11 @@
    listeners, host rules): `vpc_network` + `load_balancer` (two tasks) versus the same with amazon.aws /
    community.aws modules (tools/bench/network_anchor.yml, 13 tasks), each on its own fresh moto; first run
    and re-run. Also the whole sandbox `site.yml`, first run and re-run.
+4. The database: `rds_postgres` (one task) versus amazon.aws's rds_subnet_group + rds_instance_param_group +
+   rds_instance (tools/bench/rds_anchor.yml, 3 tasks), each on a fresh moto; first run and re-run.
+5. The long creates overlap: the whole `site.yml` behind the "slow AWS" proxy (sandbox/aws_proxy.py), which keeps
+   the RDS instance, the replication group and the distribution in their creating states for N seconds after each
+   create; N=0 against N=20. Overlapped, the second run takes about N longer; in sequence it would take 3N longer.
 4. The propagation matrix: 20 resolvers (2 of them never answer) x 5 names x 3 types, plus the parent and
    authoritative checks, against real nsd/unbound on loopback (tests/dnslab): `dns_propagation`'s check
    versus the same queries asked one after another with `dig` (the anchor: what a person scripts).
@@ -28,6 +33,8 @@ import urllib.request
 from pathlib import Path
 
 import boto3
+
+from sandbox.aws_proxy import SlowAws
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -172,13 +179,73 @@ def network_bench(info: dict, env: dict[str, str]) -> None:
         print("  ratio anchor/ours, %s: %.1fx faster" % (name, figures["anchor"][i] / figures["ours"][i]))
 
 
+def rds_bench(info: dict, env: dict[str, str]) -> None:
+    """rds_postgres against the amazon.aws anchor, each on an empty moto with the same network and key."""
+    print("== the database: directfanz.launch.rds_postgres (1 task) vs amazon.aws (3 tasks), fresh moto each")
+    figures = {}
+    for label, book in (("ours", "tools/bench/rds_ours.yml"), ("anchor", "tools/bench/rds_anchor.yml")):
+        reset = urllib.request.Request(info["aws_endpoint_url"] + "/moto-api/reset", method="POST", data=b"{}")
+        urllib.request.urlopen(reset, timeout=10).close()
+
+        def client(service):
+            return boto3.client(service, region_name="us-east-1", endpoint_url=info["aws_endpoint_url"],
+                                aws_access_key_id="testing", aws_secret_access_key="testing")
+        ec2 = client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+        subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock="10.8.%d.0/24" % i, AvailabilityZone="us-east-1" + az)[
+            "Subnet"]["SubnetId"] for i, az in ((1, "a"), (2, "b"))]
+        group = ec2.create_security_group(GroupName="db", Description="db", VpcId=vpc)["GroupId"]
+        key = client("kms").create_key(Description="bench")["KeyMetadata"]["Arn"]
+        extra = ["-e", json.dumps({"bench_endpoint": info["aws_endpoint_url"], "bench_secret": info["aws_secret_key"],
+                                   "bench_subnets": subnets, "bench_security_group": group, "bench_kms_key_arn": key,
+                                   "bench_monitoring_role_arn": "arn:aws:iam::123456789012:role/bench-monitoring"})]
+        runs = [playbook([book, "-i", "localhost,", *extra], env) for run in ("first run", "re-run")]
+        figures[label] = [run[0] for run in runs]
+        marker = "  <- anchor" if label == "anchor" else ""
+        for name, (took, out) in zip(("first run", "re-run"), runs, strict=True):
+            tasks, changed = recap(out)
+            print("  %-6s %-9s %6.2f s  tasks=%d changed=%d%s" % (label, name, took, tasks, changed, marker))
+    for i, name in enumerate(("first run", "re-run")):
+        print("  ratio anchor/ours, %s: %.1fx faster" % (name, figures["anchor"][i] / figures["ours"][i]))
+
+
+SITE = ["site.yml", "-i", "inventories/sandbox", "--vault-password-file", str(ROOT / "sandbox/seed/vault-password.txt")]
+
+
+def slow_aws_bench(info: dict, env: dict[str, str], delay: int) -> None:
+    """The whole site run on an empty moto, behind the slow-AWS proxy at 0 and at ``delay`` seconds."""
+    print("== long creates overlap: the whole site.yml on an empty moto behind the slow-AWS proxy (RDS instance,"
+          " replication group and distribution kept creating for N s)")
+    took = {}
+    for n in (0, delay):
+        for url in (info["aws_endpoint_url"] + "/moto-api/reset", info["hostinger_api_url"] + "/__sim/reset"):
+            urllib.request.urlopen(urllib.request.Request(url, method="POST", data=b"{}"), timeout=10).close()
+        proxy = SlowAws(info["aws_endpoint_url"], delay=n)
+        with tempfile.TemporaryDirectory(prefix="launch-slow-") as state:
+            (Path(state) / "endpoints.json").write_text(json.dumps(dict(info, aws_endpoint_url=proxy.url)))
+            try:
+                took[n], out = playbook(SITE + ["-e", "long_creates_poll_interval=2"],
+                                        dict(env, LAUNCH_SANDBOX_DIR=state))
+            finally:
+                proxy.close()
+        tasks, changed = recap(out)
+        print("  N=%-3d %6.2f s  tasks=%d changed=%d" % (n, took[n], tasks, changed))
+        path = re.search(r"Report the critical path of the long creates.*?msg:\n(.*?)\n\n", out, re.S)
+        for line in (path.group(1).splitlines() if path else []):
+            print("        " + line.strip())
+    extra = took[delay] - took[0]
+    print("  N=%d adds %.1f s: the three creates overlap (in sequence they would add %d s; ratio %.1fx)"
+          % (delay, extra, 3 * delay, 3 * delay / max(extra, 0.1)))
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--records", type=int, default=50)
-    p.add_argument("--only", choices=["launch", "propagation"], help="run one part")
+    p.add_argument("--only", choices=["launch", "propagation", "slow"], help="run one part")
+    p.add_argument("--slow-delay", type=int, default=20, help="seconds the slow-AWS proxy keeps a long create creating")
     args = p.parse_args()
-    if args.only != "launch":
+    if args.only in (None, "propagation"):
         propagation_bench(args.repeat)
         if args.only == "propagation":
             return 0
@@ -190,6 +257,9 @@ def main() -> int:
                        capture_output=True)
         try:
             info = json.loads((tmp / "endpoints.json").read_text())
+            if args.only == "slow":
+                slow_aws_bench(info, env, args.slow_delay)
+                return 0
             print("== site.yml --tags preflight,dns_zone against the sandbox (moto server + Hostinger simulator)")
             first, out1 = playbook(["site.yml", "-i", "inventories/sandbox", "--tags", "preflight,dns_zone"], env)
             again, out2 = playbook(["site.yml", "-i", "inventories/sandbox", "--tags", "preflight,dns_zone"], env)
@@ -210,12 +280,19 @@ def main() -> int:
 
             network_bench(info, env)
 
-            print("== the whole site.yml against the sandbox (certificates, network, edge, dns_records included)")
-            first, out1 = playbook(["site.yml", "-i", "inventories/sandbox"], env)
-            again, out2 = playbook(["site.yml", "-i", "inventories/sandbox"], env)
+            rds_bench(info, env)
+
+            print("== the whole site.yml against the sandbox (every phase: certificates, network, edge, data, compute,"
+                  " config, dns_records)")
+            for url in (info["aws_endpoint_url"] + "/moto-api/reset", info["hostinger_api_url"] + "/__sim/reset"):
+                urllib.request.urlopen(urllib.request.Request(url, method="POST", data=b"{}"), timeout=10).close()
+            first, out1 = playbook(SITE, env)
+            again, out2 = playbook(SITE, env)
             for label, took, out in (("first run", first, out1), ("re-run", again, out2)):
                 tasks, changed = recap(out)
                 print("  %-9s %6.2f s  tasks=%d changed=%d" % (label, took, tasks, changed))
+
+            slow_aws_bench(info, env, args.slow_delay)
         finally:
             subprocess.run([sys.executable, "-m", "sandbox.manage", "down"], check=False, cwd=ROOT, env=env,
                            capture_output=True)

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ("route53_zone", "acm_wildcard", "cloudfront_waf")
+SCENARIOS = ("route53_zone", "acm_wildcard", "network", "cloudfront_waf", "dns_records")
 BIN = Path(sys.executable).parent
 
 

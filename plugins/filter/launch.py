@@ -100,9 +100,18 @@ def comparable_records(record_sets, routed):
     return out
 
 
+def by_kind(resources):
+    """long_creates' resources as kind -> id -> the resource, so a role reads
+    ``long_creates_ready.rds['<id>'].endpoint``."""
+    out = {"rds": {}, "redis": {}, "cloudfront": {}}
+    for r in resources or []:
+        out.setdefault(r["kind"], {})[r["id"]] = r
+    return out
+
+
 class FilterModule(object):
     def filters(self):
         return {"certificate_results": certificate_results, "certificate_report": certificate_report,
                 "target_groups": target_groups, "host_rules": host_rules, "waf_rules": waf_rules,
                 "static_behaviors": static_behaviors, "alias_records": alias_records,
-                "comparable_records": comparable_records}
+                "comparable_records": comparable_records, "by_kind": by_kind}

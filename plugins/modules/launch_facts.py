@@ -41,6 +41,11 @@ options:
   distribution_name:
     description: The C(launch-distribution) tag of the CloudFront distribution to find.
     type: str
+  network_name:
+    description:
+      - The C(launch-network) name of the VPC network (the network phase's C(vpc_network)) to find, in O(region) - its
+        VPC, subnets and security groups.
+    type: str
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -68,11 +73,20 @@ certificates:
   returned: always
   type: dict
 load_balancer:
-  description: C({arn, dns_name, canonical_hosted_zone_id}) of the load balancer, or empty.
+  description:
+    - C({arn, dns_name, canonical_hosted_zone_id, target_group_arns}) of the load balancer, or empty;
+      C(target_group_arns) maps the name of each target group its listeners forward to onto its ARN.
   returned: always
   type: dict
 distribution:
   description: C({id, arn, domain_name, hosted_zone_id, status}) of the distribution, or empty.
+  returned: always
+  type: dict
+network:
+  description:
+    - C({vpc_id, public_subnet_ids, private_subnet_ids, security_group_ids}) of the network (subnets in zone order,
+      security groups by their short name such as C(db)), or empty when O(network_name) is not given or the VPC does
+      not exist.
   returned: always
   type: dict
 """
@@ -110,8 +124,13 @@ def load_balancer(module, name, region):
         module.fail_json_aws(e, msg="Could not read load balancer %s" % name)
     except botocore.exceptions.BotoCoreError as e:
         module.fail_json_aws(e, msg="Could not read load balancer %s" % name)
+    try:
+        groups = elb.describe_target_groups(LoadBalancerArn=lb["LoadBalancerArn"], aws_retry=True)["TargetGroups"]
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        module.fail_json_aws(e, msg="Could not read the target groups of load balancer %s" % name)
     return {"arn": lb["LoadBalancerArn"], "dns_name": lb["DNSName"].lower(),
-            "canonical_hosted_zone_id": lb["CanonicalHostedZoneId"]}
+            "canonical_hosted_zone_id": lb["CanonicalHostedZoneId"],
+            "target_group_arns": dict((g["TargetGroupName"], g["TargetGroupArn"]) for g in groups)}
 
 
 def distribution(module, name):
@@ -123,6 +142,41 @@ def distribution(module, name):
             "hosted_zone_id": cloudfront.CLOUDFRONT_ZONE_ID}
 
 
+def network(module, name):
+    """The VPC tagged as network ``name`` by vpc_network, its subnets (``<name>-public-<zone>``,
+    ``<name>-private-<zone>``, in zone order) and its security groups (``<name>-<short>``, by short name)."""
+    ec2 = module.client("ec2", retry_decorator=RETRY)
+    ours = [{"Name": "tag:managed-by", "Values": ["directfanz.launch"]}, {"Name": "tag:launch-network", "Values": [name]}]
+
+    def described(method, key, filters):
+        items, kwargs = [], {"Filters": filters}
+        try:
+            while True:
+                page = getattr(ec2, method)(aws_retry=True, **kwargs)
+                items.extend(page.get(key) or [])
+                if not page.get("NextToken"):
+                    return items
+                kwargs["NextToken"] = page["NextToken"]
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+            module.fail_json_aws(e, msg="Could not read the %s of network %s" % (key, name))
+
+    def tag_name(item):
+        return dict((t["Key"], t["Value"]) for t in item.get("Tags") or []).get("Name", "")
+
+    vpcs = described("describe_vpcs", "Vpcs", ours + [{"Name": "tag:Name", "Values": [name]}])
+    if not vpcs:
+        return {}
+    vpc_id = vpcs[0]["VpcId"]
+    in_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
+    subnets = sorted(described("describe_subnets", "Subnets", in_vpc + ours), key=lambda s: s["AvailabilityZone"])
+    groups = described("describe_security_groups", "SecurityGroups", in_vpc + ours)
+    return {"vpc_id": vpc_id,
+            "public_subnet_ids": [s["SubnetId"] for s in subnets if tag_name(s).startswith(name + "-public-")],
+            "private_subnet_ids": [s["SubnetId"] for s in subnets if tag_name(s).startswith(name + "-private-")],
+            "security_group_ids": dict((tag_name(g)[len(name) + 1:], g["GroupId"]) for g in groups
+                                       if tag_name(g).startswith(name + "-"))}
+
+
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
@@ -131,11 +185,12 @@ def main():
             load_balancer_name=dict(type="str"),
             load_balancer_region=dict(type="str"),
             distribution_name=dict(type="str"),
+            network_name=dict(type="str"),
         ),
         supports_check_mode=True,
     )
     p = module.params
-    out = {"certificates": {}, "load_balancer": {}, "distribution": {}}
+    out = {"certificates": {}, "load_balancer": {}, "distribution": {}, "network": {}}
     if p["certificate_domain"]:
         for region in p["certificate_regions"]:
             found = certificate(module, p["certificate_domain"], region)
@@ -145,6 +200,8 @@ def main():
         out["load_balancer"] = load_balancer(module, p["load_balancer_name"], p["load_balancer_region"] or p["region"])
     if p["distribution_name"]:
         out["distribution"] = distribution(module, p["distribution_name"])
+    if p["network_name"]:
+        out["network"] = network(module, p["network_name"])
     module.exit_json(changed=False, **out)
 
 

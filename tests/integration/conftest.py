@@ -68,7 +68,16 @@ class Run:
         self.ok, self.changed, self.unreachable, self.failed = map(int, m.groups()) if m else (None,) * 4
 
 
-def playbook(sandbox, *args, inventory="inventories/sandbox", env=None, playbook_file="site.yml"):
+SANDBOX_VAULT_PASSWORD = ROOT / "sandbox" / "seed" / "vault-password.txt"
+
+
+def playbook(sandbox, *args, inventory="inventories/sandbox", env=None, playbook_file="site.yml", vault=None):
+    """ansible-playbook as a user runs it; site.yml gets the sandbox's vault password (its config phase decrypts the
+    example secrets file) unless ``vault`` is False or the arguments give one."""
+    if vault is None:
+        vault = playbook_file == "site.yml"
+    if vault and "--vault-password-file" not in args and "--ask-vault-pass" not in args:
+        args = ("--vault-password-file", str(SANDBOX_VAULT_PASSWORD), *args)
     run_env = dict(sandbox["env"], ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                    ANSIBLE_FORCE_COLOR="0")
     for key in [k for k in run_env if k.startswith("AWS_") or k.startswith("HOSTINGER_")]:

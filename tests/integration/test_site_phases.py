@@ -1,13 +1,26 @@
-"""The certificates, network, edge and dns_records phases through site.yml against the moto server, as a user
-runs them: --check on a fresh sandbox creates nothing, the whole launch, a second run that changes nothing (and
-prints no secret at -vvv), and a tagged run of one phase on its own."""
+"""Every phase of site.yml against the moto server, as a user runs them: --check on a fresh sandbox creates nothing,
+the whole launch (certificates, network, edge, data, compute, config, dns_records), a second run that changes
+nothing (and prints no secret at -vvv, neither ours nor the example secrets file's), and tagged runs of one phase on
+their own."""
 
 import json
+from io import StringIO
 
-from conftest import playbook, record_sets
+from ansible.parsing.vault import VaultLib, VaultSecret
+from dotenv import dotenv_values
+
+from conftest import ROOT, SANDBOX_VAULT_PASSWORD, playbook, record_sets
 from conftest import aws_client as client
 
 DOMAIN = "directfanz.io"
+NAME = "directfanz-sandbox"
+
+
+def example_secrets():
+    """The values of the sandbox's example secrets file (every one must stay out of the output)."""
+    vault = VaultLib([("default", VaultSecret(SANDBOX_VAULT_PASSWORD.read_bytes().strip()))])
+    text = vault.decrypt((ROOT / "sandbox" / "seed" / "env.production.secrets.vault").read_bytes()).decode()
+    return dict(dotenv_values(stream=StringIO(text), interpolate=False))
 
 
 def everything(sandbox):
@@ -26,6 +39,13 @@ def everything(sandbox):
         "vpcs": [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if not v.get("IsDefault")],
         "buckets": [b["Name"] for b in client(sandbox, "s3").list_buckets()["Buckets"]],
         "topics": client(sandbox, "sns").list_topics()["Topics"],
+        "db_instances": client(sandbox, "rds").describe_db_instances()["DBInstances"],
+        "replication_groups": client(sandbox, "elasticache").describe_replication_groups()["ReplicationGroups"],
+        "secrets": client(sandbox, "secretsmanager").list_secrets()["SecretList"],
+        "repositories": client(sandbox, "ecr").describe_repositories()["repositories"],
+        "clusters": client(sandbox, "ecs").list_clusters()["clusterArns"],
+        "customer_keys": [a for a in client(sandbox, "kms").list_aliases()["Aliases"]
+                          if not a["AliasName"].startswith("alias/aws/")],
     }
 
 
@@ -88,14 +108,47 @@ def test_the_launch_then_a_second_run_changes_nothing(fresh):
     # the mail records were carried and stay
     assert (DOMAIN + ".", "MX") in got
 
+    # data: the database (Multi-AZ, encrypted with the data key, managed master password), the cache, the bucket
+    [db] = client(fresh, "rds").describe_db_instances()["DBInstances"]
+    assert db["DBInstanceIdentifier"] == NAME + "-db" and db["MultiAZ"] and db["StorageEncrypted"], db
+    assert db["MasterUserSecret"]["SecretArn"] and not db["PubliclyAccessible"] and db["DeletionProtection"]
+    [group] = client(fresh, "elasticache").describe_replication_groups()["ReplicationGroups"]
+    assert group["TransitEncryptionEnabled"] and group["AtRestEncryptionEnabled"] and group["AuthTokenEnabled"]
+    bucket = "%s-content-123456789012" % NAME
+    rule = client(fresh, "s3").get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    # compute: the registries and the cluster
+    repos = sorted(r["repositoryName"] for r in client(fresh, "ecr").describe_repositories()["repositories"])
+    assert len(repos) >= 4 and all(r["imageTagMutability"] == "IMMUTABLE"
+                                   for r in client(fresh, "ecr").describe_repositories()["repositories"]), repos
+    assert client(fresh, "ecs").describe_clusters(clusters=[NAME])["clusters"][0]["status"] == "ACTIVE"
+    # config: the owner's secrets and the composed URLs, through the pooler and to the cache's endpoint
+    names = sorted(x["Name"] for x in client(fresh, "secretsmanager").list_secrets()["SecretList"])
+    for key in list(example_secrets()) + ["DATABASE_URL", "DIRECT_URL", "REDIS_URL"]:
+        assert "%s/app/%s" % (NAME, key) in names, (key, names)
+    sm = client(fresh, "secretsmanager")
+    url = sm.get_secret_value(SecretId="%s/app/DATABASE_URL" % NAME)["SecretString"]
+    assert url.startswith("postgresql://") and "pgbouncer=true" in url and ":6432/" in url
+    assert db["Endpoint"]["Address"] in sm.get_secret_value(SecretId="%s/app/DIRECT_URL" % NAME)["SecretString"]
+    assert sm.get_secret_value(SecretId="%s/app/REDIS_URL" % NAME)["SecretString"].startswith("rediss://:")
+    # the long creates were awaited together and their critical path printed
+    assert "Report the critical path of the long creates" in first.out and "rds %s-db: started" % NAME in first.out
+
     second = playbook(fresh, "-vvv")
     assert second.rc == 0 and second.changed == 0, second.out[-6000:]
     assert fresh["aws_secret_key"] not in second.out and fresh["hostinger_api_token"] not in second.out
+    generated = [sm.get_secret_value(SecretId=n)["SecretString"] for n in (
+        "%s/db/app" % NAME, "%s/redis/auth-token" % NAME, "%s/app/DATABASE_URL" % NAME)]
+    leaked = [k for k, v in example_secrets().items() if len(v) >= 8 and v in second.out]
+    leaked += [v[:6] + "..." for v in generated if v in second.out]
+    assert leaked == [], leaked
+    assert json.loads(generated[0])["password"] not in second.out
     assert {(r["Name"], r["Type"]): r for r in record_sets(fresh)[1]} == got
 
-    # one phase on its own finds what the others made
-    alone = playbook(fresh, "--tags", "dns_records")
-    assert alone.rc == 0 and alone.changed == 0, alone.out[-4000:]
+    # each phase on its own finds what the others made
+    for tag in ("dns_records", "data", "compute", "config"):
+        alone = playbook(fresh, "--tags", tag)
+        assert alone.rc == 0 and alone.changed == 0, (tag, alone.out[-4000:])
 
 
 def test_the_edge_refuses_to_start_before_the_load_balancer_exists(fresh):
