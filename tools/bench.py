@@ -157,48 +157,20 @@ def propagation_bench(repeat: int) -> None:
     print("  ratio anchor/ours: %.1fx faster" % (sequential / b))
 
 
-def network_bench(info: dict, env: dict[str, str]) -> None:
-    """Ours and the anchor, each from an empty moto (reset before each), first run then re-run."""
-    print("== the network phase: directfanz.launch (2 tasks) vs amazon.aws/community.aws (13 tasks), fresh moto each")
+def anchor_bench(info: dict, env: dict[str, str], title: str, books: tuple[str, str], setup) -> None:
+    """Ours and the anchor (two playbooks), each from an empty moto (reset before each, then ``setup(client)``
+    makes what both take as input and returns their extra variables), first run then re-run."""
+    print(title)
     figures = {}
-    for label, book in (("ours", "tools/bench/network_ours.yml"), ("anchor", "tools/bench/network_anchor.yml")):
-        reset = urllib.request.Request(info["aws_endpoint_url"] + "/moto-api/reset", method="POST", data=b"{}")
-        urllib.request.urlopen(reset, timeout=10).close()
-        acm = boto3.client("acm", region_name="us-east-1", endpoint_url=info["aws_endpoint_url"],
-                           aws_access_key_id="testing", aws_secret_access_key="testing")
-        cert = acm.request_certificate(DomainName="*.example.com", ValidationMethod="DNS")["CertificateArn"]
-        extra = ["-e", json.dumps({"bench_endpoint": info["aws_endpoint_url"], "bench_secret": info["aws_secret_key"],
-                                   "bench_cert_arn": cert})]
-        runs = [playbook([book, "-i", "localhost,", *extra], env) for run in ("first run", "re-run")]
-        figures[label] = [run[0] for run in runs]
-        marker = "  <- anchor" if label == "anchor" else ""
-        for name, (took, out) in zip(("first run", "re-run"), runs, strict=True):
-            tasks, changed = recap(out)
-            print("  %-6s %-9s %6.2f s  tasks=%d changed=%d%s" % (label, name, took, tasks, changed, marker))
-    for i, name in enumerate(("first run", "re-run")):
-        print("  ratio anchor/ours, %s: %.1fx faster" % (name, figures["anchor"][i] / figures["ours"][i]))
-
-
-def rds_bench(info: dict, env: dict[str, str]) -> None:
-    """rds_postgres against the amazon.aws anchor, each on an empty moto with the same network and key."""
-    print("== the database: directfanz.launch.rds_postgres (1 task) vs amazon.aws (3 tasks), fresh moto each")
-    figures = {}
-    for label, book in (("ours", "tools/bench/rds_ours.yml"), ("anchor", "tools/bench/rds_anchor.yml")):
+    for label, book in zip(("ours", "anchor"), books, strict=True):
         reset = urllib.request.Request(info["aws_endpoint_url"] + "/moto-api/reset", method="POST", data=b"{}")
         urllib.request.urlopen(reset, timeout=10).close()
 
         def client(service):
             return boto3.client(service, region_name="us-east-1", endpoint_url=info["aws_endpoint_url"],
                                 aws_access_key_id="testing", aws_secret_access_key="testing")
-        ec2 = client("ec2")
-        vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
-        subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock="10.8.%d.0/24" % i, AvailabilityZone="us-east-1" + az)[
-            "Subnet"]["SubnetId"] for i, az in ((1, "a"), (2, "b"))]
-        group = ec2.create_security_group(GroupName="db", Description="db", VpcId=vpc)["GroupId"]
-        key = client("kms").create_key(Description="bench")["KeyMetadata"]["Arn"]
-        extra = ["-e", json.dumps({"bench_endpoint": info["aws_endpoint_url"], "bench_secret": info["aws_secret_key"],
-                                   "bench_subnets": subnets, "bench_security_group": group, "bench_kms_key_arn": key,
-                                   "bench_monitoring_role_arn": "arn:aws:iam::123456789012:role/bench-monitoring"})]
+        extra = ["-e", json.dumps(dict(setup(client), bench_endpoint=info["aws_endpoint_url"],
+                                       bench_secret=info["aws_secret_key"]))]
         runs = [playbook([book, "-i", "localhost,", *extra], env) for run in ("first run", "re-run")]
         figures[label] = [run[0] for run in runs]
         marker = "  <- anchor" if label == "anchor" else ""
@@ -207,6 +179,22 @@ def rds_bench(info: dict, env: dict[str, str]) -> None:
             print("  %-6s %-9s %6.2f s  tasks=%d changed=%d%s" % (label, name, took, tasks, changed, marker))
     for i, name in enumerate(("first run", "re-run")):
         print("  ratio anchor/ours, %s: %.1fx faster" % (name, figures["anchor"][i] / figures["ours"][i]))
+
+
+def network_inputs(client) -> dict:
+    cert = client("acm").request_certificate(DomainName="*.example.com", ValidationMethod="DNS")["CertificateArn"]
+    return {"bench_cert_arn": cert}
+
+
+def rds_inputs(client) -> dict:
+    ec2 = client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock="10.8.%d.0/24" % i, AvailabilityZone="us-east-1" + az)[
+        "Subnet"]["SubnetId"] for i, az in ((1, "a"), (2, "b"))]
+    return {"bench_subnets": subnets,
+            "bench_security_group": ec2.create_security_group(GroupName="db", Description="db", VpcId=vpc)["GroupId"],
+            "bench_kms_key_arn": client("kms").create_key(Description="bench")["KeyMetadata"]["Arn"],
+            "bench_monitoring_role_arn": "arn:aws:iam::123456789012:role/bench-monitoring"}
 
 
 SITE = ["site.yml", "-i", "inventories/sandbox", "--vault-password-file", str(ROOT / "sandbox/seed/vault-password.txt")]
@@ -278,9 +266,12 @@ def main() -> int:
                   % (loop, ", ".join("%.2f" % x for x in looped)))
             print("  ratio anchor/ours: %.1fx faster" % (loop / b))
 
-            network_bench(info, env)
+            anchor_bench(info, env, "== the network phase: directfanz.launch (2 tasks) vs amazon.aws/community.aws"
+                         " (13 tasks), fresh moto each", ("tools/bench/network_ours.yml",
+                                                          "tools/bench/network_anchor.yml"), network_inputs)
 
-            rds_bench(info, env)
+            anchor_bench(info, env, "== the database: directfanz.launch.rds_postgres (1 task) vs amazon.aws (3 tasks),"
+                         " fresh moto each", ("tools/bench/rds_ours.yml", "tools/bench/rds_anchor.yml"), rds_inputs)
 
             print("== the whole site.yml against the sandbox (every phase: certificates, network, edge, data, compute,"
                   " config, dns_records)")

@@ -4,14 +4,12 @@ shows every setting, a second run makes no write call, drift is corrected with o
 change is refused before any write, bad input makes no call at all. moto never refuses enhanced scanning; the
 account that cannot have it is a canned error answered by a proxy in front of moto (see Refusing)."""
 
-import http.client
 import json
-import threading
-import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from conftest import aws_client as client
 from conftest import module
+
+from sandbox.aws_proxy import AwsProxy
 
 ACCOUNT = "123456789012"
 SERVICES = ["web", "ws", "stream", "pgbouncer"]
@@ -169,48 +167,17 @@ def test_bad_input_makes_no_call(fresh, recorder):
     assert nothing_exists(fresh)
 
 
-class Refusing:
+class Refusing(AwsProxy):
     """A proxy in front of moto that answers PutRegistryScanningConfiguration with a canned refusal - what an account
     where Amazon Inspector cannot be enabled gets (the code and wording are our assumption; moto accepts ENHANCED
     always) - and passes everything else through, noting each operation."""
 
-    def __init__(self, upstream):
-        target = urllib.parse.urlparse(upstream)
-        calls = self.calls = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                operation = (self.headers.get("X-Amz-Target") or "?").split(".")[-1]
-                calls.append(operation)
-                if operation == "PutRegistryScanningConfiguration":
-                    data = json.dumps({"__type": "ValidationException", "message": "Amazon Inspector is not "
-                                       "available for this account; enhanced scanning cannot be enabled"}).encode()
-                    self.send_response(400)
-                    self.send_header("Content-Type", "application/x-amz-json-1.1")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                    return
-                conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
-                conn.request(self.command, self.path, body, dict(self.headers))
-                answer = conn.getresponse()
-                data = answer.read()
-                self.send_response(answer.status)
-                for key, value in answer.getheaders():
-                    if key.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                conn.close()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def canned(self, method, path, name, body):
+        if name != "PutRegistryScanningConfiguration":
+            return None
+        data = json.dumps({"__type": "ValidationException", "message": "Amazon Inspector is not available for this"
+                           " account; enhanced scanning cannot be enabled"}).encode()
+        return 400, [("Content-Type", "application/x-amz-json-1.1")], data
 
 
 def test_an_account_without_inspector_keeps_basic_scanning_with_a_warning(fresh):
@@ -235,5 +202,4 @@ def test_an_account_without_inspector_keeps_basic_scanning_with_a_warning(fresh)
         assert rc == 0 and off["changed"] is False and "PutRegistryScanningConfiguration" not in proxy.calls, out
         assert "enhanced scanning was not enabled" not in out
     finally:
-        proxy.server.shutdown()
-        proxy.server.server_close()
+        proxy.close()

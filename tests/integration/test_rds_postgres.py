@@ -7,16 +7,13 @@ made and read back, state=available returns the endpoint, and the master passwor
 moto makes an instance available at once; the lead's "slow AWS" proxy keeps it `creating` for a few seconds, which
 is where `wait: false` returning at once and `state: available` waiting are shown."""
 
-import http.client
-import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from conftest import aws_client as client
 from conftest import module
 
-from sandbox.aws_proxy import SlowAws, operation
+from sandbox.aws_proxy import AwsProxy, SlowAws
 
 PARAMETERS = {"rds.force_ssl": 1, "shared_preload_libraries": "pg_stat_statements", "pg_stat_statements.track": "all",
               "log_min_duration_statement": 500}
@@ -266,55 +263,21 @@ def canned(action, query):
             '</ResponseMetadata></%sResponse>' % (action, ns, action, inner, action, action)).encode()
 
 
-class CatalogueProxy:
+class CatalogueProxy(AwsProxy):
     """Forwards to moto, except AWS's two catalogue calls, which it answers itself; notes every operation."""
 
-    def __init__(self, upstream):
-        target = urllib.parse.urlparse(upstream)
-        calls = self.calls = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                action = operation(self.path, self.headers, body)
-                calls.append(action)
-                if action in ("DescribeOrderableDBInstanceOptions", "DescribeDBEngineVersions"):
-                    query = dict((k, v[0]) for k, v in urllib.parse.parse_qs(body.decode()).items())
-                    status, headers, data = 200, [("Content-Type", "text/xml")], canned(action, query)
-                else:
-                    conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
-                    conn.request(self.command, self.path, body, dict(self.headers))
-                    answer = conn.getresponse()
-                    status, data = answer.status, answer.read()
-                    headers = [(k, v) for k, v in answer.getheaders() if k.lower() not in (
-                        "content-length", "transfer-encoding", "connection", "server", "date")]
-                    conn.close()
-                self.send_response(status)
-                for key, value in headers:
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_PUT = do_DELETE = do_POST
-
-            def log_message(self, *a):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def writes(self):
-        return [c for c in self.calls if not c.startswith(("Get", "List", "Describe"))]
+    def canned(self, method, path, name, body):
+        if name not in ("DescribeOrderableDBInstanceOptions", "DescribeDBEngineVersions"):
+            return None
+        query = dict((k, v[0]) for k, v in urllib.parse.parse_qs(body.decode()).items())
+        return 200, [("Content-Type", "text/xml")], canned(name, query)
 
 
 @pytest.fixture()
 def catalogue(fresh):
     proxy = CatalogueProxy(fresh["aws_endpoint_url"])
     yield proxy
-    proxy.server.shutdown()
-    proxy.server.server_close()
+    proxy.close()
 
 
 def test_with_a_catalogue_an_unknown_class_is_refused_listing_the_classes_after_reads_only(fresh, world, catalogue):
