@@ -168,7 +168,7 @@ class SlowAws(AwsProxy):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--upstream", required=True, help="moto's URL (loopback)")
     parser.add_argument("--delay", type=float, default=20.0, help="seconds a long create stays in its creating state")
     args = parser.parse_args()

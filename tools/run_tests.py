@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ("route53_zone", "acm_wildcard", "network", "cloudfront_waf", "dns_records")
+SCENARIOS = ("route53_zone", "acm_wildcard", "network", "cloudfront_waf", "dns_records", "rds_pgbouncer", "elasticache")
 BIN = Path(sys.executable).parent
 
 
@@ -44,7 +44,7 @@ def shards(count: int) -> list[list[str]]:
     """The integration test files dealt into ``count`` shards of about equal weight (file size stands for run
     time: the big files are the ones that run many playbooks)."""
     files = sorted((ROOT / "tests" / "integration").glob("test_*.py"), key=lambda f: -f.stat().st_size)
-    out: list[list[str]] = [[] for _ in range(max(1, count))]
+    out: list[list[str]] = [[] for unused in range(max(1, count))]
     weight = [0] * len(out)
     for f in files:
         i = weight.index(min(weight))

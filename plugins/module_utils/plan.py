@@ -57,7 +57,10 @@ class Plan:
 
     def call(self, service, method, texts, failure, out=None, pick=None, **kwargs):
         """A step that is one API call: ``service.method(**kwargs)``; ``pick`` (a key path) finds the id of what
-        it makes in the answer."""
+        it makes in the answer. ``failure`` names what failed ("create repository x"; a leading "Could not " is
+        dropped, since the message adds it). A handler's name must not be an API method a step calls."""
+        if failure.startswith("Could not "):
+            failure = failure[len("Could not "):]
         return self.add(method, texts, out=out, service=service, kwargs=kwargs, failure=failure,
                         pick=list(pick or []))
 

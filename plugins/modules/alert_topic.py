@@ -618,30 +618,30 @@ def plan_present(p, observed, ctx):
     policy = topic_policy(arn, ctx["account"], ctx["partition"], p["publishers"])
     topic = observed["topic"]
     if topic is None:
-        plan.call("sns", "create_topic", ["create topic %s" % name], "Could not create topic %s" % name,
-                       Name=name, Attributes={"Policy": json.dumps(policy, sort_keys=True)}, Tags=tag_list(tags))
+        plan.call("sns", "create_topic", ["create topic %s" % name], "create topic %s" % name,
+                  Name=name, Attributes={"Policy": json.dumps(policy, sort_keys=True)}, Tags=tag_list(tags))
     else:
         changed_tags = {k: v for k, v in tags.items() if topic["tags"].get(k) != v}
         if changed_tags:
             plan.call("sns", "tag_resource",
-                           ["tag topic %s (%s)" % (name, ", ".join("%s=%s" % kv for kv in sorted(changed_tags.items())))],
-                           "Could not tag topic %s" % arn, ResourceArn=arn, Tags=tag_list(changed_tags))
+                      ["tag topic %s (%s)" % (name, ", ".join("%s=%s" % kv for kv in sorted(changed_tags.items())))],
+                      "tag topic %s" % arn, ResourceArn=arn, Tags=tag_list(changed_tags))
         if normalise_policy(topic["policy"]) != normalise_policy(policy):
             plan.call("sns", "set_topic_attributes", ["set the policy of topic %s" % name],
-                           "Could not set the policy of topic %s" % arn, TopicArn=arn, AttributeName="Policy",
-                           AttributeValue=json.dumps(policy, sort_keys=True))
+                      "set the policy of topic %s" % arn, TopicArn=arn, AttributeName="Policy",
+                      AttributeValue=json.dumps(policy, sort_keys=True))
 
     subscribe, unsubscribe, pending, stuck = plan_subscriptions(observed["subscriptions"], p["emails"],
                                                                 p["purge_subscriptions"])
     for address in subscribe:
-        plan.call("sns", "subscribe", ["subscribe %s" % address], "Could not subscribe %s to topic %s"
-                       % (address, arn), TopicArn=arn, Protocol="email", Endpoint=address)
+        plan.call("sns", "subscribe", ["subscribe %s" % address], "subscribe %s to topic %s"
+                  % (address, arn), TopicArn=arn, Protocol="email", Endpoint=address)
     for sub in unsubscribe:
-        plan.call("sns", "unsubscribe", ["unsubscribe %s" % sub["Endpoint"]], "Could not unsubscribe %s (%s)"
-                       % (sub["Endpoint"], sub["SubscriptionArn"]), SubscriptionArn=sub["SubscriptionArn"])
+        plan.call("sns", "unsubscribe", ["unsubscribe %s" % sub["Endpoint"]], "unsubscribe %s (%s)"
+                  % (sub["Endpoint"], sub["SubscriptionArn"]), SubscriptionArn=sub["SubscriptionArn"])
     for address in stuck:
-        plan.warnings.append("%s is no longer listed but its subscription still waits for confirmation, which the API"
-                        " cannot unsubscribe; AWS deletes it by itself if it stays unconfirmed" % address)
+        plan.warnings.append("%s is no longer listed but its subscription still waits for confirmation, which the"
+                             " API cannot unsubscribe; AWS deletes it by itself if it stays unconfirmed" % address)
 
     for rule in p["event_rules"]:
         wanted = {"Description": rule.get("description") or "", "EventPattern": rule["event_pattern"],
@@ -650,32 +650,32 @@ def plan_present(p, observed, ctx):
         request = dict(Name=rule["name"], EventPattern=json.dumps(rule["event_pattern"], sort_keys=True),
                        State="ENABLED", Description=rule.get("description") or "")
         if existing is None:
-            plan.call("events", "put_rule", ["create rule %s" % rule["name"]], "Could not create rule %s"
-                           % rule["name"], Tags=tag_list(tags), **request)
+            plan.call("events", "put_rule", ["create rule %s" % rule["name"]], "create rule %s"
+                      % rule["name"], Tags=tag_list(tags), **request)
             targets = []
         else:
             differences = rule_differences(existing, wanted)
             if differences:
                 plan.call("events", "put_rule", ["update rule %s (%s)" % (rule["name"], ", ".join(differences))],
-                               "Could not update rule %s" % rule["name"], **request)
+                          "update rule %s" % rule["name"], **request)
             targets = existing.get("Targets", [])
         if not any(target_is_ours(t, arn) for t in targets):
             plan.call("events", "put_targets", ["send rule %s to topic %s" % (rule["name"], name)],
-                           "Could not set the target of rule %s" % rule["name"], Rule=rule["name"],
-                           Targets=[{"Id": TARGET_ID, "Arn": arn}])
+                      "set the target of rule %s" % rule["name"], Rule=rule["name"],
+                      Targets=[{"Id": TARGET_ID, "Arn": arn}])
         others = sorted(t["Id"] for t in targets if t.get("Id") != TARGET_ID)
         if others:
             plan.call("events", "remove_targets", ["remove targets %s from rule %s" % (", ".join(others),
-                                                                                            rule["name"])],
-                           "Could not remove targets %s from rule %s" % (", ".join(others), rule["name"]),
-                           Rule=rule["name"], Ids=others)
+                                                                                       rule["name"])],
+                      "remove targets %s from rule %s" % (", ".join(others), rule["name"]),
+                      Rule=rule["name"], Ids=others)
 
     for alarm in p["alarms"]:
         request = alarm_request(alarm, arn)
         existing = observed["alarms"].get(alarm["name"])
         if existing is None:
             plan.call("cloudwatch", "put_metric_alarm", ["create alarm %s" % alarm["name"]],
-                           "Could not create alarm %s" % alarm["name"], Tags=tag_list(tags), **request)
+                      "create alarm %s" % alarm["name"], Tags=tag_list(tags), **request)
             continue
         differences = alarm_differences(existing, request)
         if differences:
@@ -686,8 +686,8 @@ def plan_present(p, observed, ctx):
             if existing.get("DatapointsToAlarm") and existing["DatapointsToAlarm"] <= request["EvaluationPeriods"]:
                 request["DatapointsToAlarm"] = existing["DatapointsToAlarm"]
             plan.call("cloudwatch", "put_metric_alarm",
-                           ["update alarm %s (%s)" % (alarm["name"], ", ".join(differences))],
-                           "Could not update alarm %s" % alarm["name"], **request)
+                      ["update alarm %s (%s)" % (alarm["name"], ", ".join(differences))],
+                      "update alarm %s" % alarm["name"], **request)
     return plan, pending
 
 
@@ -698,7 +698,7 @@ def plan_absent(p, observed):
     for start in range(0, len(names), 100):  # DeleteAlarms takes up to 100 names
         batch = names[start:start + 100]
         plan.call("cloudwatch", "delete_alarms", ["delete alarm %s" % n for n in batch],
-                       "Could not delete alarms %s" % ", ".join(batch), AlarmNames=batch)
+                  "delete alarms %s" % ", ".join(batch), AlarmNames=batch)
     for rule in p["event_rules"]:
         existing = observed["rules"].get(rule["name"])
         if existing is None:
@@ -706,13 +706,13 @@ def plan_absent(p, observed):
         ids = sorted(t["Id"] for t in existing.get("Targets", []))
         if ids:
             plan.call("events", "remove_targets", ["remove targets %s from rule %s" % (", ".join(ids),
-                                                                                            rule["name"])],
-                           "Could not remove the targets of rule %s" % rule["name"], Rule=rule["name"], Ids=ids)
-        plan.call("events", "delete_rule", ["delete rule %s" % rule["name"]], "Could not delete rule %s"
-                       % rule["name"], Name=rule["name"])
+                                                                                       rule["name"])],
+                      "remove the targets of rule %s" % rule["name"], Rule=rule["name"], Ids=ids)
+        plan.call("events", "delete_rule", ["delete rule %s" % rule["name"]], "delete rule %s"
+                  % rule["name"], Name=rule["name"])
     if observed["topic"] is not None:
-        plan.call("sns", "delete_topic", ["delete topic %s" % p["name"]], "Could not delete topic %s"
-                       % observed["topic"]["arn"], TopicArn=observed["topic"]["arn"])
+        plan.call("sns", "delete_topic", ["delete topic %s" % p["name"]], "delete topic %s"
+                  % observed["topic"]["arn"], TopicArn=observed["topic"]["arn"])
     return plan
 
 

@@ -59,7 +59,7 @@ def run(sandbox, tmp_path, *args, secrets_file=SEED):
 def make_key(sandbox):
     kms = client(sandbox, "kms")
     key = kms.create_key()["KeyMetadata"]
-    kms.create_alias(AliasName="alias/directfanz-sandbox", TargetKeyId=key["KeyId"])
+    kms.create_alias(AliasName="alias/directfanz-sandbox-data", TargetKeyId=key["KeyId"])
 
 
 def stored(sandbox):
@@ -88,7 +88,7 @@ def test_the_example_file_is_written_and_a_second_run_changes_nothing(fresh, tmp
     assert stored(fresh) == dict((PREFIX + k, v) for k, v in values.items())
     assert "$HOME#" in values["STREAM_INGEST_SECRET"]  # no interpolation: the literal value is stored
     meta = client(fresh, "secretsmanager").describe_secret(SecretId=PREFIX + "STRIPE_SECRET_KEY")
-    assert meta["KmsKeyId"] == "alias/directfanz-sandbox"
+    assert meta["KmsKeyId"] == "alias/directfanz-sandbox-data"
     assert {"project": "directfanz", "environment": "sandbox", "managed-by": "directfanz.launch"} == \
         {t["Key"]: t["Value"] for t in meta["Tags"]}
     assert "not composed yet: DATABASE_URL and DIRECT_URL: app_secrets_database is not set" in first.out
@@ -200,7 +200,7 @@ def test_without_the_vault_password_it_says_how_to_give_it(fresh, tmp_path):
 def test_check_mode_on_an_empty_account_plans_and_writes_nothing(fresh, tmp_path):
     result = run(fresh, tmp_path, "--check", "--diff", "-vvv")
     assert result.rc == 0 and result.changed == 1, result.out
-    assert "KMS key alias/directfanz-sandbox does not exist yet" in result.out
+    assert "KMS key alias/directfanz-sandbox-data does not exist yet" in result.out
     assert "create secret directfanz-sandbox/app/STRIPE_SECRET_KEY" in result.out
     assert stored(fresh) == {}
     assert facts(tmp_path)["refs"]["STRIPE_SECRET_KEY"]["arn"] == "(new secret directfanz-sandbox/app/STRIPE_SECRET_KEY)"

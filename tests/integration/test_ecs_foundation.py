@@ -102,7 +102,7 @@ def test_first_run_makes_everything_and_the_second_writes_nothing(fresh, recorde
 
 
 def test_drift_is_corrected_with_only_the_calls_it_needs(fresh, recorder):
-    rc, out, _ = foundation(fresh)
+    rc, out, unused = foundation(fresh)
     assert rc == 0, out
     ecr, ecs = client(fresh, "ecr"), client(fresh, "ecs")
     ecr.put_image_tag_mutability(repositoryName="directfanz/ws", imageTagMutability="MUTABLE")

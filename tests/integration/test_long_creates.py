@@ -72,5 +72,5 @@ def test_absent_resources_are_reported_and_a_timeout_names_what_is_behind(fresh)
 
 
 def test_bad_options_are_refused(fresh):
-    rc, out, _ = aws_module(fresh, "long_creates", dict(ARGS, poll_interval=0))
+    rc, out, unused = aws_module(fresh, "long_creates", dict(ARGS, poll_interval=0))
     assert rc != 0 and "poll_interval 1 or more seconds (got 2400 and 0)" in out, out

@@ -227,13 +227,13 @@ def test_wait_false_returns_while_creating_and_state_available_waits_for_it(fres
 
 
 def test_the_master_password_is_never_printed(fresh, world):
-    rc, out, _ = rds_postgres(fresh, args(world), "-vvv")
+    rc, out, unused = rds_postgres(fresh, args(world), "-vvv")
     assert rc == 0, out
     db = client(fresh, "rds").describe_db_instances(DBInstanceIdentifier="directfanz-db")["DBInstances"][0]
     secret = client(fresh, "secretsmanager").get_secret_value(SecretId=db["MasterUserSecret"]["SecretArn"])
     password = __import__("json").loads(secret["SecretString"])["password"]
     assert len(password) >= 8 and password not in out
-    rc, out, _ = rds_postgres(fresh, args(world), "-vvv")
+    rc, out, unused = rds_postgres(fresh, args(world), "-vvv")
     assert rc == 0 and password not in out and fresh["aws_secret_key"] not in out
 
 
@@ -255,7 +255,7 @@ def canned(action, query):
                        % row for row in rows)
         inner = "<OrderableDBInstanceOptions>%s</OrderableDBInstanceOptions>" % body
     else:
-        versions = sorted(set(v for v, _ in CATALOGUE if query.get("EngineVersion", v) == v))
+        versions = sorted(set(v for v, unused in CATALOGUE if query.get("EngineVersion", v) == v))
         inner = "<DBEngineVersions>%s</DBEngineVersions>" % "".join(
             "<DBEngineVersion><Engine>postgres</Engine><EngineVersion>%s</EngineVersion><DBParameterGroupFamily>postgres%s"
             "</DBParameterGroupFamily></DBEngineVersion>" % (v, v.split(".")[0]) for v in versions)
@@ -408,7 +408,7 @@ def test_the_role_starts_the_database_on_the_network_phase_and_a_rerun_changes_n
     rc, out, facts, changed = role_run(fresh, tmp_path)
     assert rc == 0 and changed == 3, out  # key, role, instance
     kms, iam, rds = client(fresh, "kms"), client(fresh, "iam"), client(fresh, "rds")
-    alias = [a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == "alias/rolecheck-rds"][0]
+    alias = [a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == "alias/rolecheck-data"][0]
     key = kms.describe_key(KeyId=alias["TargetKeyId"])["KeyMetadata"]
     assert key["KeyManager"] == "CUSTOMER" and kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"]
     role = iam.get_role(RoleName="rolecheck-rds-monitoring")["Role"]
@@ -434,8 +434,8 @@ def test_the_role_starts_the_database_on_the_network_phase_and_a_rerun_changes_n
 
 
 def test_the_role_refuses_to_start_the_database_without_its_network(fresh, tmp_path):
-    rc, out, _, _ = role_run(fresh, tmp_path)
+    rc, out, unused, ignored = role_run(fresh, tmp_path)
     assert rc != 0 and "Run the network phase first" in out, out
     assert nothing_made(fresh)
-    rc, out, facts, _ = role_run(fresh, tmp_path, "--check")
+    rc, out, facts, unused = role_run(fresh, tmp_path, "--check")
     assert rc == 0 and "nothing to plan yet: network rolecheck does not exist" in out, out

@@ -239,7 +239,7 @@ class PgLab:
     def stop(self) -> None:
         if self.started:
             subprocess.run([self._prog("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"],
-                           capture_output=True, **_run_as())
+                           capture_output=True, check=False, **_run_as())
             self.started = False
 
     def version(self) -> str:
@@ -254,7 +254,7 @@ class PgLab:
         run_env = dict(os.environ, PGHOST=str(self.socket_dir), PGPORT=str(self.port), PGUSER=user,
                        PGDATABASE="postgres", **env)
         return subprocess.run([self._prog("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(sql_file)],
-                              env=run_env, capture_output=True, text=True, **_run_as())
+                              env=run_env, capture_output=True, text=True, check=False, **_run_as())
 
 
 class Bouncer:

@@ -101,7 +101,7 @@ def test_in_place_plans_nothing_and_a_conflict_or_absent_is_planned_without_a_wr
     wanted = M.desired_config(params(), "oac-1")
     ours = {"Id": "E1", "DomainName": "d1.cloudfront.net"}
     state = {"ours": ours, "conflicts": [], "oac_id": "oac-1", "config": as_the_service_returns_it(wanted), "etag": "e"}
-    plan, changes, _ = M.plan_distribution(dict(params(), state="present", wait=True, tags={}), [], state, "ref")
+    plan, changes, unused = M.plan_distribution(dict(params(), state="present", wait=True, tags={}), [], state, "ref")
     assert plan.steps == [] and changes == []
     other = {"Id": "E2", "DomainName": "d2.cloudfront.net"}
     plan = M.plan_distribution(dict(params(), state="present", wait=True, tags={}), [],

@@ -165,8 +165,8 @@ def test_the_fingerprint_is_salted_by_the_group_and_not_the_token():
 
 
 def test_parameter_values_are_written_as_redis_reads_them():
-    assert E.desired_of(params())["parameters"] == {"maxmemory-policy": "volatile-lru", "notify-keyspace-events": "",
-                                                     "timeout": "300"}
+    wanted = {"maxmemory-policy": "volatile-lru", "notify-keyspace-events": "", "timeout": "300"}
+    assert E.desired_of(params())["parameters"] == wanted
     assert E.parameter_value(True) == "yes" and E.parameter_value(False) == "no"
 
 
@@ -603,7 +603,8 @@ def test_the_diff_never_holds_the_token():
 
 
 def test_endpoints_come_from_the_node_group():
-    assert E.endpoints_of(built()["replication_group"]) == {"primary_endpoint": {"address": "master.x", "port": 6379},
-                                                           "reader_endpoint": {"address": "replica.x", "port": 6379}}
+    wanted = {"primary_endpoint": {"address": "master.x", "port": 6379},
+              "reader_endpoint": {"address": "replica.x", "port": 6379}}
+    assert E.endpoints_of(built()["replication_group"]) == wanted
     assert E.endpoints_of("(new replication group x)") == {"primary_endpoint": {}, "reader_endpoint": {}}
     assert M.now_iso().endswith("+00:00") and datetime.datetime.fromisoformat(M.now_iso())

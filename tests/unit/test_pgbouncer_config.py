@@ -72,7 +72,7 @@ def test_the_lines_show_each_step_of_the_arithmetic():
     ("db.t3.micro", 81), ("db.t3.small", 198), ("db.t3.medium", 413), ("db.m5.large", 856),
 ])
 def test_the_estimate_errs_low_but_not_by_much(instance_class, observed):
-    estimate, _ = rds_default_max_connections(instance_class)
+    estimate, unused = rds_default_max_connections(instance_class)
     assert 0.94 * observed <= estimate <= observed
 
 
@@ -183,7 +183,7 @@ def test_the_ini_carries_the_design():
 def test_max_prepared_statements_needs_1_21():
     with pytest.raises(AnsibleFilterError, match="needs PgBouncer 1.21 or later"):
         ini_lines({"pgbouncer_version": "1.18", "max_prepared_statements": 100})
-    _, ini = ini_lines({"pgbouncer_version": "1.24.1", "max_prepared_statements": 100})
+    unused, ini = ini_lines({"pgbouncer_version": "1.24.1", "max_prepared_statements": 100})
     assert ini["max_prepared_statements"] == "100"
 
 

@@ -50,7 +50,7 @@ def two_steps():
     plan = P.Plan()
     made = plan.call("svc", "create_thing", "create thing a", "create thing a", out="thing a", pick=("Thing", "Id"),
                      Name="a")
-    plan.call("svc", "tag_thing", ["tag thing a"], "tag thing a", Id=made, Tags=[{"Key": "k", "Value": made}])
+    plan.call("svc", "tag_thing", ["tag thing a"], "Could not tag thing a", Id=made, Tags=[{"Key": "k", "Value": made}])
     return plan, made
 
 
@@ -72,11 +72,11 @@ def test_check_mode_makes_no_call_and_reports_the_placeholders():
 
 
 def test_a_failed_step_names_what_was_already_done():
-    plan, _ = two_steps()
+    plan, unused = two_steps()
     module = FakeModule()
     with pytest.raises(Stop):
         P.apply(module, plan, {"svc": FakeClient(fail_on="tag_thing")})
-    assert module.result["msg"].startswith("Could not tag thing a") and module.result["actions_done"] == ["create thing a"]
+    assert module.result["msg"].startswith("Could not tag thing a: ") and module.result["actions_done"] == ["create thing a"]
 
 
 def test_handlers_run_named_steps():
@@ -102,7 +102,7 @@ def test_problems_refuse_before_any_write_and_warnings_pass_on():
 
 
 def test_finish_reports_changed_actions_and_diff():
-    plan, _ = two_steps()
+    plan, unused = two_steps()
     module = FakeModule()
     P.finish(module, plan, {"before": {}, "after": {"a": 1}}, id="x")
     assert module.result == {"changed": True, "actions": ["create thing a", "tag thing a"],

@@ -188,7 +188,7 @@ def test_what_aws_holds_after_a_run_plans_nothing():
 
 
 def test_wait_is_a_step_without_an_action_line():
-    plan, _ = M.plan_postgres(params(wait=True, wait_timeout=60), in_place(params()))
+    plan, unused = M.plan_postgres(params(wait=True, wait_timeout=60), in_place(params()))
     assert [s["op"] for s in plan.steps] == ["wait_available"] and not plan.changed
 
 
@@ -237,20 +237,20 @@ def test_settings_aws_applies_at_once_are_one_modify_call():
 def test_kms_alias_and_arn_are_the_same_key_and_another_key_is_refused():
     observed = in_place(params())
     observed["instance"]["KmsKeyId"] = KEY_ARN
-    plan, _ = M.plan_postgres(params(kms_key_id="alias/directfanz-rds"), observed)
+    plan, unused = M.plan_postgres(params(kms_key_id="alias/directfanz-rds"), observed)
     assert plan.steps == [] and plan.problems == []
-    plan, _ = M.plan_postgres(params(kms_key_id=KEY_ARN), observed)
+    plan, unused = M.plan_postgres(params(kms_key_id=KEY_ARN), observed)
     assert plan.steps == [] and plan.problems == []
     observed["keys"]["alias/new"] = OTHER_KEY
-    plan, _ = M.plan_postgres(params(kms_key_id="alias/new", performance_insights_kms_key_id="alias/directfanz-rds"),
-                              observed)
+    plan, unused = M.plan_postgres(params(kms_key_id="alias/new", performance_insights_kms_key_id="alias/directfanz-rds"),
+                                   observed)
     assert plan.problems == ["db instance directfanz-db: kms_key is %s, the task asks for %s - the storage KMS key cannot"
                              " be changed in place; copy a snapshot with the new key and restore it" % (KEY_ARN, OTHER_KEY)]
 
 
 def test_an_unencrypted_instance_and_another_master_user_are_refused():
     observed = in_place(params(), StorageEncrypted=False, KmsKeyId=None, MasterUsername="admin")
-    plan, _ = M.plan_postgres(params(), observed)
+    plan, unused = M.plan_postgres(params(), observed)
     assert sorted(plan.problems) == sorted([
         "db instance directfanz-db: storage_encrypted is False, the task asks for True - encryption cannot be turned on"
         " in place; copy a snapshot with encryption and restore it",
@@ -261,7 +261,7 @@ def test_an_unencrypted_instance_and_another_master_user_are_refused():
 def test_an_engine_major_version_change_is_refused_unless_allowed():
     observed = in_place(params())
     observed.update(parameter_group=None, parameters={})  # the group read is the new family's: not there yet
-    plan, _ = M.plan_postgres(params(engine_version="17.2"), observed)
+    plan, unused = M.plan_postgres(params(engine_version="17.2"), observed)
     assert len(plan.problems) == 1 and "engine_version 16.4 -> 17.2 is a major version upgrade" in plan.problems[0]
     assert "add engine_major_version to allow_disruptive" in plan.problems[0]
 
@@ -277,10 +277,10 @@ def test_an_engine_major_version_change_is_refused_unless_allowed():
 
 
 def test_a_downgrade_is_refused_and_a_newer_minor_from_auto_upgrade_is_kept():
-    plan, _ = M.plan_postgres(params(engine_version="15.8", parameter_group_name="directfanz-db-postgres16"),
-                              in_place(params()))
+    plan, unused = M.plan_postgres(params(engine_version="15.8", parameter_group_name="directfanz-db-postgres16"),
+                                   in_place(params()))
     assert any("is a downgrade, which RDS cannot make" in x for x in plan.problems), plan.problems
-    plan, _ = M.plan_postgres(params(engine_version="16.2"), in_place(params(), EngineVersion="16.4"))
+    plan, unused = M.plan_postgres(params(engine_version="16.2"), in_place(params(), EngineVersion="16.4"))
     assert plan.steps == [] and plan.problems == []
     assert plan.warnings == ["db instance directfanz-db runs 16.4, newer than engine_version 16.2 (an automatic minor"
                              " version upgrade); kept"]
@@ -290,20 +290,20 @@ def test_a_downgrade_is_refused_and_a_newer_minor_from_auto_upgrade_is_kept():
 
 def test_single_az_class_change_and_storage_downgrade_are_disruptive():
     observed = in_place(params(multi_az=False), DBInstanceClass="db.m6g.xlarge", StorageType="gp3")
-    plan, _ = M.plan_postgres(params(multi_az=False, storage_type="gp2"), observed)
+    plan, unused = M.plan_postgres(params(multi_az=False, storage_type="gp2"), observed)
     assert len(plan.problems) == 2
     assert "instance_class db.m6g.xlarge -> db.m6g.large on an instance that is not Multi-AZ" in plan.problems[0]
     assert "storage_type gp3 -> gp2 is a downgrade" in plan.problems[1]
-    plan, _ = M.plan_postgres(params(multi_az=False, storage_type="gp2",
-                                     allow_disruptive=["instance_class", "storage_type"]), observed)
+    plan, unused = M.plan_postgres(params(multi_az=False, storage_type="gp2",
+                                          allow_disruptive=["instance_class", "storage_type"]), observed)
     assert plan.problems == [] and modify_of(plan)["DBInstanceClass"] == "db.m6g.large"
     assert modify_of(plan)["StorageType"] == "gp2"
-    plan, _ = M.plan_postgres(params(storage_type="io1", iops=3000), in_place(params(), StorageType="gp2"))
+    plan, unused = M.plan_postgres(params(storage_type="io1", iops=3000), in_place(params(), StorageType="gp2"))
     assert plan.problems == [] and modify_of(plan)["StorageType"] == "io1"  # an upgrade
 
 
 def test_storage_grown_by_autoscaling_is_not_shrunk():
-    plan, _ = M.plan_postgres(params(), in_place(params(), AllocatedStorage=180))
+    plan, unused = M.plan_postgres(params(), in_place(params(), AllocatedStorage=180))
     assert plan.steps == [] and plan.problems == []
     plan, info = M.plan_postgres(params(allocated_storage=200), in_place(params()))
     assert modify_of(plan)["AllocatedStorage"] == 200 and info["pending"] == ["allocated_storage 100 -> 200"]
@@ -313,7 +313,7 @@ def test_without_performance_insights_fields_the_gap_is_a_warning_not_a_change()
     observed = in_place(params())
     for key in ("PerformanceInsightsEnabled", "PerformanceInsightsKMSKeyId", "PerformanceInsightsRetentionPeriod"):
         del observed["instance"][key]
-    plan, _ = M.plan_postgres(params(), observed)
+    plan, unused = M.plan_postgres(params(), observed)
     assert plan.steps == []
     assert plan.warnings == ["db instance directfanz-db: the endpoint does not report PerformanceInsightsEnabled (moto"
                              " does not implement Performance Insights); its Performance Insights settings were sent at"
@@ -339,7 +339,7 @@ def test_only_the_listed_parameters_that_differ_are_set_and_static_ones_wait_for
 
 def test_more_than_twenty_parameters_go_in_calls_of_twenty():
     many = dict(("custom.p%02d" % i, i) for i in range(45))
-    plan, _ = M.plan_postgres(params(parameters=many), in_place(params()))
+    plan, unused = M.plan_postgres(params(parameters=many), in_place(params()))
     calls = [s for s in plan.steps if s["op"] == "modify_db_parameter_group"]
     assert [len(c["kwargs"]["Parameters"]) for c in calls] == [20, 20, 5]
 
@@ -347,24 +347,24 @@ def test_more_than_twenty_parameters_go_in_calls_of_twenty():
 def test_a_parameter_group_of_another_family_is_refused():
     observed = in_place(params())
     observed["parameter_group"]["DBParameterGroupFamily"] = "postgres15"
-    plan, _ = M.plan_postgres(params(), observed)
+    plan, unused = M.plan_postgres(params(), observed)
     assert plan.problems == ["db parameter group directfanz-db-postgres16 has family postgres15, but engine version 16.4"
                              " needs postgres16; give another parameter_group_name (or leave it to the default,"
                              " <identifier>-postgres16)"]
 
 
 def test_a_change_to_an_instance_that_is_still_creating_is_refused_until_it_is_available():
-    plan, _ = M.plan_postgres(params(backup_retention=7), in_place(params(), DBInstanceStatus="creating"))
+    plan, unused = M.plan_postgres(params(backup_retention=7), in_place(params(), DBInstanceStatus="creating"))
     assert plan.problems == ["db instance directfanz-db is creating; AWS changes an instance once it is available - wait"
                              " for it (state=available) and run again"]
-    plan, _ = M.plan_postgres(params(), in_place(params(), DBInstanceStatus="creating"))
+    plan, unused = M.plan_postgres(params(), in_place(params(), DBInstanceStatus="creating"))
     assert plan.steps == [] and plan.problems == []  # nothing to change: a second run while it is created is quiet
 
 
 def test_missing_tags_are_added_and_other_tags_kept():
     observed = in_place(params())
     observed["instance"]["TagList"] = [{"Key": "owner", "Value": "ops"}]
-    plan, _ = M.plan_postgres(params(), observed)
+    plan, unused = M.plan_postgres(params(), observed)
     assert [s["op"] for s in plan.steps] == ["add_tags_to_resource"]
     assert plan.steps[0]["kwargs"]["Tags"] == [{"Key": "managed-by", "Value": "directfanz.launch"},
                                                {"Key": "project", "Value": "directfanz"}]
@@ -414,19 +414,19 @@ def test_a_class_and_version_in_the_catalogue_pass_with_one_call():
 
 
 def test_an_unknown_version_is_refused_listing_the_versions():
-    status, problems, _ = M.catalogue_check(AWS, "16.99", "db.m6g.large", "gp3", True, True, True)
+    status, problems, unused = M.catalogue_check(AWS, "16.99", "db.m6g.large", "gp3", True, True, True)
     assert status == "checked" and problems == ["engine_version 16.99 does not exist for PostgreSQL on RDS in this"
                                                 " region; accepted: 15.8, 16.4, 16.10"]
 
 
 def test_an_unknown_class_is_refused_listing_the_classes_of_the_version():
-    _, problems, _ = M.catalogue_check(AWS, "16.4", "db.m6g.enormous", "gp3", True, True, True)
+    unused, problems, ignored = M.catalogue_check(AWS, "16.4", "db.m6g.enormous", "gp3", True, True, True)
     assert problems == ["instance_class db.m6g.enormous is not offered for PostgreSQL 16.4 in this region; accepted:"
                         " db.m6g.large, db.r7g.large, db.t4g.micro"]
 
 
 def test_unsupported_storage_and_performance_insights_are_refused():
-    _, problems, _ = M.catalogue_check(AWS, "16.4", "db.t4g.micro", "io1", True, True, True)
+    unused, problems, ignored = M.catalogue_check(AWS, "16.4", "db.t4g.micro", "io1", True, True, True)
     assert problems == ["instance_class db.t4g.micro with PostgreSQL 16.4 does not offer storage_type io1; accepted: gp3",
                         "instance_class db.t4g.micro with PostgreSQL 16.4 does not support Performance Insights;"
                         " choose a larger class or turn performance_insights off"]
@@ -494,8 +494,8 @@ def test_the_wait_stops_at_a_status_the_instance_does_not_leave_by_itself():
 
 def test_storage_optimization_counts_as_available():
     clock = Clock()
-    instance, seen, _ = M.wait_available(answers("modifying", "storage-optimization"), "db", 600, sleep=clock.sleep,
-                                         clock=clock)
+    instance, seen, unused = M.wait_available(answers("modifying", "storage-optimization"), "db", 600, sleep=clock.sleep,
+                                              clock=clock)
     assert seen == ["modifying", "storage-optimization"]
 
 

@@ -27,7 +27,7 @@ def plan(secrets, observed, refs=None, candidates=None, **extra):
 
 def test_generated_values_hold_every_class_and_no_excluded_character():
     g = {"length": 32, "exclude_characters": M.DEFAULT_EXCLUDE, "exclude_punctuation": False}
-    for value in [M.generate_value(g) for _ in range(50)]:
+    for value in [M.generate_value(g) for unused in range(50)]:
         assert len(value) == 32 and not set(value) & set(M.DEFAULT_EXCLUDE)
         assert any(c.islower() for c in value) and any(c.isupper() for c in value) and any(c.isdigit() for c in value)
     assert M.generate_value(dict(g, exclude_punctuation=True)).isalnum()

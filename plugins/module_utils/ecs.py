@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright: directfanz.launch contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ECS deployments, shared by ecs_service and ecs_rollback: the verdict on a deployment a wait reads (pure) and the
+bounded wait itself. A circuit-breaker rollback is a failure here, never a success."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+from ansible_collections.directfanz.launch.plugins.module_utils.plan import aws_read
+
+
+def rollout_verdict(svc: dict, deployment_id: str, task_definition_arn: str) -> tuple:
+    """("done"|"failed"|"waiting", why) for the deployment ``deployment_id`` that should run ``task_definition_arn``.
+    A circuit-breaker rollback marks our deployment FAILED and starts one of the previous revision; a deployment that
+    is gone while the service runs another revision was replaced - both are failures, never success."""
+    if svc is None:
+        return "failed", "the service is gone"
+    deployments = svc.get("deployments") or []
+    ours = [d for d in deployments if d.get("id") == deployment_id]
+    if not ours:
+        if svc.get("taskDefinition") != task_definition_arn:
+            return "failed", "deployment %s is gone and the service runs %s (rolled back or replaced)" % (
+                deployment_id, svc.get("taskDefinition"))
+        primary = [d for d in deployments if d.get("status") == "PRIMARY"]
+        if primary and primary[0].get("rolloutState") == "COMPLETED":
+            return "done", "the service runs %s" % task_definition_arn
+        return "waiting", "another deployment of %s is in progress" % task_definition_arn
+    d = ours[0]
+    state = d.get("rolloutState")
+    if state == "COMPLETED":
+        return "done", d.get("rolloutStateReason") or "completed"
+    if state == "FAILED":
+        back = [x.get("taskDefinition") for x in deployments
+                if x.get("id") != deployment_id and x.get("status") == "PRIMARY"]
+        return "failed", "%s%s" % (d.get("rolloutStateReason") or "the deployment failed",
+                                   "; the circuit breaker rolled back to %s" % back[0] if back else "")
+    counts = (state or "IN_PROGRESS", d.get("runningCount") or 0, d.get("desiredCount") or 0)
+    return "waiting", "%s: %d of %d tasks running" % counts
+
+
+def wait_for(module, ecs, p: dict, deployments: dict) -> None:
+    """Polls the services whose deployments this run started until each is done; fails on the first failed one (a
+    circuit-breaker rollback) or at the timeout, naming what is still in progress."""
+    deadline = time.time() + p["wait_timeout"]
+    pending = dict(deployments)
+    while True:
+        names = sorted(pending)
+        states = {}
+        for i in range(0, len(names), 10):
+            answer = aws_read(module, ecs, "read the deployments of cluster %s" % p["cluster"], "describe_services",
+                              cluster=p["cluster"], services=names[i:i + 10])
+            for svc in (answer or {}).get("services") or []:
+                states[svc["serviceName"]] = svc
+        for name in names:
+            deployment_id, td = pending[name]
+            verdict, why = rollout_verdict(states.get(name), deployment_id, td)
+            if verdict == "failed":
+                module.fail_json(msg="service %s: the deployment of %s failed: %s" % (name, td, why),
+                                 service=name, deployment_id=deployment_id)
+            if verdict == "done":
+                pending.pop(name)
+        if not pending:
+            return
+        if time.time() > deadline:
+            module.fail_json(msg="the deployments of %s are still in progress after %d s (wait_timeout)" % (
+                ", ".join(sorted(pending)), p["wait_timeout"]), pending=sorted(pending))
+        time.sleep(p["wait_delay"])
