@@ -40,16 +40,22 @@ def run(name: str, argv: list[str], env: dict[str, str] | None = None) -> tuple[
     return name, ok, took
 
 
+# The DNS lab (tests/dnslab) binds fixed addresses in 127.53.0.0/16: the files that use it share one shard.
+LAB_FILES = ("test_dnslab.py", "test_dns_propagation.py", "test_dns_zone_compare.py")
+
+
 def shards(count: int) -> list[list[str]]:
     """The integration test files dealt into ``count`` shards of about equal weight (file size stands for run
-    time: the big files are the ones that run many playbooks)."""
-    files = sorted((ROOT / "tests" / "integration").glob("test_*.py"), key=lambda f: -f.stat().st_size)
+    time: the big files are the ones that run many playbooks); the DNS lab's files stay together."""
+    files = sorted((ROOT / "tests" / "integration").glob("test_*.py"))
+    units = [[f] for f in files if f.name not in LAB_FILES] + [[f for f in files if f.name in LAB_FILES]]
+    units = sorted((u for u in units if u), key=lambda u: -sum(f.stat().st_size for f in u))
     out: list[list[str]] = [[] for unused in range(max(1, count))]
     weight = [0] * len(out)
-    for f in files:
+    for unit in units:
         i = weight.index(min(weight))
-        out[i].append(str(f.relative_to(ROOT)))
-        weight[i] += f.stat().st_size
+        out[i].extend(str(f.relative_to(ROOT)) for f in unit)
+        weight[i] += sum(f.stat().st_size for f in unit)
     return [shard for shard in out if shard]
 
 
