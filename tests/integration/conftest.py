@@ -121,6 +121,16 @@ def aws_module(sandbox, name, args, *flags):
     return module(name, params, *flags, env={"AWS_ENDPOINT_URL": sandbox["aws_endpoint_url"]})
 
 
+def distribution_config(reference, comment):
+    """The smallest CloudFront distribution configuration moto accepts: one custom origin, the default behaviour."""
+    return {"CallerReference": reference, "Comment": comment, "Enabled": True,
+            "Origins": {"Quantity": 1, "Items": [{"Id": "o", "DomainName": "origin.example.com",
+                                                  "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443,
+                                                                         "OriginProtocolPolicy": "https-only"}}]},
+            "DefaultCacheBehavior": {"TargetOriginId": "o", "ViewerProtocolPolicy": "redirect-to-https",
+                                     "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"}}
+
+
 class Recorder(AwsProxy):
     """A loopback proxy in front of moto that notes the name of every AWS operation passing through, so a test
     can say which calls a run made. (debug_botocore_endpoint_logs cannot: it only parses https:// endpoints.)"""

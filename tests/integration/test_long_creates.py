@@ -3,7 +3,7 @@ distribution together (about the longest delay, not their sum), reports each one
 endpoints, reads once without waiting in check mode, reports what is absent, and times out naming what is behind."""
 
 from conftest import aws_client as client
-from conftest import aws_module
+from conftest import aws_module, distribution_config
 
 from sandbox.aws_proxy import SlowAws
 
@@ -16,12 +16,7 @@ def make_all(url, fresh):
                                 AllocatedStorage=20, MasterUsername="admin_user", MasterUserPassword="x" * 16)
     c("elasticache").create_replication_group(ReplicationGroupId="lc-redis", ReplicationGroupDescription="lc",
                                               Engine="redis", CacheNodeType="cache.t4g.micro", ReplicasPerNodeGroup=1)
-    config = {"CallerReference": "lc-1", "Comment": "lc (managed by directfanz.launch)", "Enabled": True,
-              "Origins": {"Quantity": 1, "Items": [{"Id": "o", "DomainName": "origin.example.com",
-                                                    "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443,
-                                                                           "OriginProtocolPolicy": "https-only"}}]},
-              "DefaultCacheBehavior": {"TargetOriginId": "o", "ViewerProtocolPolicy": "redirect-to-https",
-                                       "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"}}
+    config = distribution_config("lc-1", "lc (managed by directfanz.launch)")
     c("cloudfront").create_distribution_with_tags(DistributionConfigWithTags={
         "DistributionConfig": config, "Tags": {"Items": [{"Key": "managed-by", "Value": "directfanz.launch"},
                                                          {"Key": "launch-distribution", "Value": "lc"}]}})

@@ -5,6 +5,7 @@ moto's own answer; other resources and other calls pass unchanged."""
 import time
 
 import boto3
+from conftest import distribution_config
 
 from sandbox.aws_proxy import SlowAws
 
@@ -57,13 +58,7 @@ def test_a_distribution_is_in_progress_for_the_delay(fresh):
     proxy = SlowAws(fresh["aws_endpoint_url"], delay=3)
     try:
         cf = clients(proxy.url)("cloudfront")
-        config = {"CallerReference": "slow-1", "Comment": "slow", "Enabled": True,
-                  "Origins": {"Quantity": 1, "Items": [{"Id": "o", "DomainName": "origin.example.com",
-                                                        "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443,
-                                                                               "OriginProtocolPolicy": "https-only"}}]},
-                  "DefaultCacheBehavior": {"TargetOriginId": "o", "ViewerProtocolPolicy": "redirect-to-https",
-                                           "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"}}
-        dist = cf.create_distribution(DistributionConfig=config)["Distribution"]
+        dist = cf.create_distribution(DistributionConfig=distribution_config("slow-1", "slow"))["Distribution"]
         started = time.monotonic()
         assert cf.get_distribution(Id=dist["Id"])["Distribution"]["Status"] == "InProgress"
         listed = cf.list_distributions()["DistributionList"]["Items"]
