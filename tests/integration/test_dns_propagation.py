@@ -72,7 +72,7 @@ def test_wait_polls_and_then_fails_naming_the_resolvers_still_old(lab):
     propagation(lab)  # every resolver caches the old answers
     lab.delegate_to(lab.new_nameservers)
     lab.flush(0)
-    rc, out, result = propagation(lab, wait=True, wait_timeout=3, interval=1)
+    rc, out, result = propagation(lab, wait=True, wait_timeout=8, interval=1)
     assert rc != 0 and result["rounds"] >= 2, out
     assert "resolvers still answering old:" in result["msg"]
     assert result["resolvers"][1]["server"] in result["msg"] and result["resolvers"][0]["server"] not in result["msg"]
