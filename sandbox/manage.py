@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -166,8 +167,14 @@ def up(args: argparse.Namespace) -> int:
         why = ("missing " + ", ".join(missing)) if missing else "port 53 on loopback needs root"
         print(f"sandbox: no DNS world ({why}; `make system-deps` as root): the cutover cannot be rehearsed")
 
+    # The sandbox CA: the launch's inventory takes its certificate for RDS's CA bundle (the pooler verifies the
+    # database against it) and the stand-in platform's servers will present certificates it signs.
+    from sandbox import pki
+
+    ca_file = pki.make_ca(STATE_DIR / "pki", f"{domain} sandbox CA")
     state.update(aws_endpoint_url=aws_url, hostinger_api_url=sim_url, hostinger_api_token=token,
-                 dns_servers=[dns_server], aws_access_key=DUMMY_KEY, aws_secret_key=secret_key, dns_world=world)
+                 dns_servers=[dns_server], aws_access_key=DUMMY_KEY, aws_secret_key=secret_key, dns_world=world,
+                 ca_file=str(ca_file))
     (STATE_DIR / "endpoints.json").write_text(json.dumps(state, indent=2))
     exports = {
         "AWS_ENDPOINT_URL": aws_url, "AWS_ACCESS_KEY_ID": DUMMY_KEY, "AWS_SECRET_ACCESS_KEY": secret_key,
@@ -202,6 +209,7 @@ def down(args: argparse.Namespace) -> int:
             os.killpg(p["pid"], signal.SIGKILL)
     for name in ("endpoints.json", "env", "hostinger.port", "dns.port", "dns_world.json"):
         (STATE_DIR / name).unlink(missing_ok=True)
+    shutil.rmtree(STATE_DIR / "pki", ignore_errors=True)
     print(f"sandbox: stopped {len(procs)} process(es)" if procs else "sandbox: nothing was running")
     return 0
 

@@ -24,7 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ("route53_zone", "acm_wildcard", "network", "cloudfront_waf", "dns_records", "rds_pgbouncer", "elasticache")
+SCENARIOS = ("route53_zone", "acm_wildcard", "network", "cloudfront_waf", "dns_records", "rds_pgbouncer", "elasticache",
+             "ecs_services")
 BIN = Path(sys.executable).parent
 
 

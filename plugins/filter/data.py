@@ -12,17 +12,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-import hashlib
-import hmac
+import json
 import re
 
-try:
-    from urllib.parse import quote
-except ImportError:  # pragma: no cover - Python 2 is not a controller Python any more
-    from urllib import quote
-
 from ansible.errors import AnsibleFilterError
+
+from ansible_collections.directfanz.launch.plugins.module_utils import scram
 
 DOCUMENTATION = r"""
 name: pgbouncer_pools
@@ -102,7 +97,7 @@ _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\Z")
 _LISTEN = re.compile(r"^(\*|[0-9.]+|[0-9a-fA-F:]+)\Z")
 _PATH = re.compile(r"^/[A-Za-z0-9_./-]*\Z")
 _VERSION = re.compile(r"^(\d+)\.(\d+)(\.\d+)?\Z")
-_SCRAM = re.compile(r"^SCRAM-SHA-256\$(\d+):([A-Za-z0-9+/]+=*)\$([A-Za-z0-9+/]{43}=):([A-Za-z0-9+/]{43}=)\Z")
+_SCRAM = scram.VERIFIER
 
 
 def _fail(message):
@@ -254,43 +249,19 @@ def pgbouncer_pools(settings):
         "reserve_pool_size": reserve,
         "max_client_conn": max_client_conn,
         "client_connections": clients_peak,
+        "client_connections_per_task": per_client_task,
         "app_role_connection_limit": role_limit,
         "lines": lines,
     }
 
 
 def scram_sha256_verifier(password, salt, iterations=4096):
-    """PostgreSQL's stored SCRAM-SHA-256 secret for a password (RFC 5802 / RFC 7677), computed here.
-
-    Why we compute it: PgBouncer can pass a client's SCRAM login through to PostgreSQL only when the secret in
-    its auth file and the server's secret are the same (same salt and iterations). Computing it once and setting
-    the role's password to this verifier (ALTER ROLE ... PASSWORD 'SCRAM-SHA-256$...') makes them identical, and
-    the plain password never sits in a file. salt is base64 (16 random bytes, generated once and kept with the
-    password so every run renders the same verifier). PostgreSQL normalises passwords with SASLprep; for
-    printable ASCII that is the identity, so other passwords are refused rather than hashed differently.
-    """
-    if not isinstance(password, str) or not password:
-        _fail("the SCRAM password must be a non-empty string")
-    if not all(32 <= ord(c) < 127 for c in password):
-        _fail("the SCRAM password must be printable ASCII (PostgreSQL's SASLprep would change other characters)")
+    """PostgreSQL's stored SCRAM-SHA-256 secret for a password (module_utils/scram.py computes it; the module
+    secrets_manager uses the same code for the pooler's auth-file secret)."""
     try:
-        raw_salt = base64.b64decode(str(salt), validate=True)
-    except (ValueError, TypeError):
-        _fail("the SCRAM salt must be base64, got a value that is not")
-    if len(raw_salt) < 8:
-        _fail("the SCRAM salt must be at least 8 bytes (16 recommended), got %d" % len(raw_salt))
-    iterations = int(iterations)
-    if iterations < 4096:
-        _fail("SCRAM iterations must be at least 4096 (RFC 7677), got %d" % iterations)
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), raw_salt, iterations)
-    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
-    stored_key = hashlib.sha256(client_key).digest()
-    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
-
-    def b64(data):
-        return base64.b64encode(data).decode("ascii")
-
-    return "SCRAM-SHA-256$%d:%s$%s:%s" % (iterations, b64(raw_salt), b64(stored_key), b64(server_key))
+        return scram.verifier(password, salt, iterations)
+    except ValueError as err:
+        _fail(str(err))
 
 
 def _verifier_of(user):
@@ -453,27 +424,16 @@ def pgbouncer_ini(settings, pools):
     return "\n".join(out) + "\n"
 
 
-def pgbouncer_database_url(settings, password):
-    """The DATABASE_URL the app gets: through the pooler, TLS required, and what transaction pooling needs.
-
-    `pgbouncer=true` is Prisma's switch for transaction-mode poolers (no named prepared statements kept across
-    transactions); `connection_limit` is Prisma's per-process pool, the figure the pool arithmetic counted.
-    Both are Prisma's, not libpq's: a libpq client (psycopg) drops them and sets prepare_threshold=None itself.
-    """
-    user = str(settings.get("user", ""))
+def pgbouncer_auth_template(app_user):
+    """The pooler's auth-file secret as a secrets_manager template: JSON with ``userlist`` (the auth file, one line
+    for the application role) and ``verifier`` (that role's SCRAM secret, which its one-off task sets as the role's
+    password), both from the placeholder ``${verifier}`` that secrets_manager fills with the SCRAM verifier of the
+    generated password. One verifier in both places is what lets PgBouncer pass the client's login through."""
+    user = str(app_user or "")
     if not _NAME.match(user):
-        _fail("the URL's user %r must be lower-case letters, digits and _" % user)
-    host = str(settings.get("host", ""))
-    if not _HOST.match(host):
-        _fail("the URL's host %r must be a DNS name or IPv4 address" % host)
-    database = str(settings.get("database", ""))
-    if not _NAME.match(database):
-        _fail("the URL's database %r must be lower-case letters, digits and _" % database)
-    if not password:
-        _fail("the URL needs the application role's password")
-    limit = _int(settings, "connection_limit", 10, 1)
-    return "postgresql://%s:%s@%s:%d/%s?sslmode=require&pgbouncer=true&connection_limit=%d" % (
-        user, quote(str(password), safe=""), host, _int(settings, "port", 6432, 1), database, limit)
+        _fail("the auth file's user %r must be lower-case letters, digits and _ (max 63, not starting with a digit)"
+              % user)
+    return json.dumps({"userlist": '"%s" "${verifier}"\n' % user, "verifier": "${verifier}"}, sort_keys=True)
 
 
 class FilterModule(object):
@@ -482,7 +442,7 @@ class FilterModule(object):
             "pgbouncer_pools": pgbouncer_pools,
             "pgbouncer_ini": pgbouncer_ini,
             "pgbouncer_userlist": pgbouncer_userlist,
-            "pgbouncer_database_url": pgbouncer_database_url,
+            "pgbouncer_auth_template": pgbouncer_auth_template,
             "scram_sha256_verifier": scram_sha256_verifier,
             "rds_default_max_connections": lambda instance_class: rds_default_max_connections(instance_class)[0],
         }

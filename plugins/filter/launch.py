@@ -9,6 +9,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
+from ansible_collections.directfanz.launch.plugins.module_utils.ecs import image_problem
+
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+
 CERT_FIELDS = ("arn", "status", "renewal_eligibility", "not_after", "in_use_by", "validation_records")
 
 
@@ -109,9 +115,42 @@ def by_kind(resources):
     return out
 
 
+def platform_input_problems(settings):
+    """What the platform phases would refuse late, found before any change (preflight): every service's image pinned
+    (a tag that is not latest, or a digest; the pooler's and the one-off task's by digest in production) and RDS's CA
+    bundle present. ``settings``: environment, images (service -> reference), services (the names that need one),
+    digest_only (names that must be pinned by digest in production), ca_file, ca_file_exists."""
+    problems = []
+    production = settings.get("environment") == "production"
+    images = dict(settings.get("images") or {})
+    for name in settings.get("services") or []:
+        image = images.get(name) or ""
+        where = "the image of %s (%s)" % (name, settings.get("image_vars", {}).get(name, "ecs_services_images.%s" % name))
+        if not image:
+            problems.append("%s is not set; accepted: <repository>:<tag> (not latest) or <repository>@sha256:<digest>"
+                            % where)
+            continue
+        problem = image_problem(image, False)
+        if problem:
+            problems.append("%s: %s" % (where, problem))
+        elif production and name in (settings.get("digest_only") or []) and not DIGEST.search(image):
+            problems.append("%s: %r is pinned by tag; accepted in production: <repository>@sha256:<64 hex digits>"
+                            % (where, image))
+    if not settings.get("ca_file"):
+        problems.append("rds_pgbouncer_server_ca_file is not set; accepted: the path of RDS's CA bundle for the region "
+                        "(https://truststore.pki.rds.amazonaws.com/<region>/<region>-bundle.pem)")
+    elif not settings.get("ca_file_exists"):
+        problems.append("rds_pgbouncer_server_ca_file %s does not exist; download RDS's CA bundle for the region "
+                        "(https://truststore.pki.rds.amazonaws.com/<region>/<region>-bundle.pem) there"
+                        % settings["ca_file"])
+    return problems
+
+
 class FilterModule(object):
     def filters(self):
-        return {"certificate_results": certificate_results, "certificate_report": certificate_report,
-                "target_groups": target_groups, "host_rules": host_rules, "waf_rules": waf_rules,
-                "static_behaviors": static_behaviors, "alias_records": alias_records,
-                "comparable_records": comparable_records, "by_kind": by_kind}
+        return {
+            "platform_input_problems": platform_input_problems,
+            "certificate_results": certificate_results, "certificate_report": certificate_report,
+            "target_groups": target_groups, "host_rules": host_rules, "waf_rules": waf_rules,
+            "static_behaviors": static_behaviors, "alias_records": alias_records,
+            "comparable_records": comparable_records, "by_kind": by_kind}

@@ -230,6 +230,15 @@ def plain_environment(domain, region, content_bucket=None, extra=None):
     return env
 
 
+def secret_key_refs(secret, keys):
+    """ECS ``valueFrom`` strings for keys of a JSON secret, pinned to the version secrets_manager reported
+    (``<arn>:<key>::<version-id>``): a new value is a new string, so the task definition that reads it changes."""
+    if not isinstance(secret, dict) or not secret.get("arn") or not secret.get("version_id"):
+        raise AnsibleFilterError("secret_key_refs: expects one of secrets_manager's results ({arn, version_id}), got %r"
+                                 % (type(secret).__name__,))
+    return dict((str(k), "%s:%s::%s" % (secret["arn"], k, secret["version_id"])) for k in keys)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -241,4 +250,5 @@ class FilterModule(object):
             "template_refs": template_refs,
             "composed_secrets": composed_secrets,
             "plain_environment": plain_environment,
+            "secret_key_refs": secret_key_refs,
         }

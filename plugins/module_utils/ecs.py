@@ -8,9 +8,35 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 import time
 
 from ansible_collections.directfanz.launch.plugins.module_utils.plan import aws_read
+
+
+# <registry/path>[:tag] or <registry/path>@sha256:<64 hex>
+IMAGE = re.compile(r"^(?P<repo>[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*)"
+                   r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$")
+
+
+def image_problem(image, allow_latest):
+    """Why ``image`` is not a pinned reference, or None."""
+    m = IMAGE.match(image or "")
+    if not m:
+        return ("image %r is not an image reference; accepted: <repository>:<tag> or <repository>@sha256:<64 hex>"
+                % image)
+    if m.group("digest"):
+        return None
+    tag = m.group("tag")
+    if allow_latest:
+        return None
+    if not tag:
+        return ("image %r has no tag, which means latest; accepted: a pinned tag other than latest (such as :1.4.2) "
+                "or a digest (@sha256:...)" % image)
+    if tag == "latest":
+        return ("image %r is tagged latest; accepted: a pinned tag other than latest (such as :1.4.2) or a digest "
+                "(@sha256:...); allow_latest is never set in production" % image)
+    return None
 
 
 def rollout_verdict(svc: dict, deployment_id: str, task_definition_arn: str) -> tuple:

@@ -376,7 +376,7 @@ import re
 import time
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.directfanz.launch.plugins.module_utils.ecs import wait_for
+from ansible_collections.directfanz.launch.plugins.module_utils.ecs import image_problem, wait_for
 from ansible_collections.directfanz.launch.plugins.module_utils.plan import (
     Plan, apply, aws_call, aws_pages, aws_read, finish, refuse, retrying_client)
 
@@ -396,9 +396,6 @@ RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# <registry/path>[:tag] or <registry/path>@sha256:<64 hex>
-IMAGE = re.compile(r"^(?P<repo>[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*)"
-                   r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$")
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:\d{12}:secret:|ssm:[a-z0-9-]+:\d{12}:parameter/)\S+$")
 TARGET_GROUP_ARN = re.compile(r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:"
@@ -406,6 +403,7 @@ TARGET_GROUP_ARN = re.compile(r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:
 LOG_GROUP = re.compile(r"^[.\-_/#A-Za-z0-9]{1,512}$")
 # What an earlier module answers in check mode for something it would make ("(new target group x)").
 PLACEHOLDER = re.compile(r"^\(new [^()]+\)$")
+PLACEHOLDER_PART = re.compile(r"\(new [^()]+\)")
 NAMESPACE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
 # What an environment name or value must not look like: secrets belong in `secrets`.
 SECRET_WORDS = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL|PRIVATE|(^|_)KEY($|_)|APIKEY|ACCESSKEY")
@@ -429,26 +427,6 @@ SERVICE_FIELDS = ("taskDefinition", "networkConfiguration", "loadBalancers", "se
 
 def family_of(p, service):
     return "%s-%s" % (p["launch_name"], service["name"])
-
-
-def image_problem(image, allow_latest):
-    """Why ``image`` is not a pinned reference, or None."""
-    m = IMAGE.match(image or "")
-    if not m:
-        return ("image %r is not an image reference; accepted: <repository>:<tag> or <repository>@sha256:<64 hex>"
-                % image)
-    if m.group("digest"):
-        return None
-    tag = m.group("tag")
-    if allow_latest:
-        return None
-    if not tag:
-        return ("image %r has no tag, which means latest; accepted: a pinned tag other than latest (such as :1.4.2) "
-                "or a digest (@sha256:...)" % image)
-    if tag == "latest":
-        return ("image %r is tagged latest; accepted: a pinned tag other than latest (such as :1.4.2) or a digest "
-                "(@sha256:...); allow_latest is never set in production" % image)
-    return None
 
 
 def size_problem(cpu, memory):
@@ -488,6 +466,15 @@ def environment_problems(name, service):
                                 "Secrets Manager ARN (the value is not shown)" % (name, key, what))
                 break
     return problems
+
+
+def secret_ref_ok(value_from, check_mode):
+    """A valueFrom is a secret's ARN; in check mode also what secrets_manager answers there for a secret or a version
+    it would make ("(new secret NAME)", "(new version)"), so a --check before the config phase ever ran plans too."""
+    if SECRET_ARN.match(value_from or ""):
+        return True
+    filled = PLACEHOLDER_PART.sub("x", value_from or "")
+    return check_mode and filled != value_from and bool(SECRET_ARN.match(filled) or filled.startswith("x:"))
 
 
 def service_problems(p, service, check_mode=False):
@@ -533,7 +520,7 @@ def service_problems(p, service, check_mode=False):
     for key, value_from in sorted((service.get("secrets") or {}).items()):
         if not ENV_NAME.match(key):
             problems.append("service %s: secret name %r is not accepted; accepted: letters, digits and _" % (name, key))
-        if not SECRET_ARN.match(value_from or ""):
+        if not secret_ref_ok(value_from, check_mode):
             problems.append("service %s: secret %s is not an ARN; accepted: a Secrets Manager secret ARN (optionally with "
                             ":<json-key>:<stage>:<version-id>) or an SSM parameter ARN" % (name, key))
     for field in ("execution_role_arn", "task_role_arn"):

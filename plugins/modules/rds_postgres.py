@@ -1173,7 +1173,8 @@ def outputs(instance, names, plan, real, keys, p, extra):
         endpoint=endpoint.get("Address") or "",
         port=endpoint.get("Port") or instance.get("DbInstancePort") or 5432,
         master_user_secret_arn=(instance.get("MasterUserSecret") or {}).get("SecretArn") or "",
-        kms_key_arn=keys.get(p.get("kms_key_id") or "", instance.get("KmsKeyId") or p.get("kms_key_id") or ""),
+        kms_key_arn=(keys.get(p.get("kms_key_id") or "") or keys.get(instance.get("KmsKeyId") or "")
+                     or instance.get("KmsKeyId") or p.get("kms_key_id") or ""),
         parameter_group=names["parameter_group"],
         subnet_group=names["subnet_group"],
         **extra)
@@ -1200,10 +1201,16 @@ def run_available(module, rds, p):
         groups = instance.get("DBParameterGroups") or [{}]
         names.update(subnet_group=(instance.get("DBSubnetGroup") or {}).get("DBSubnetGroupName", ""),
                      parameter_group=groups[0].get("DBParameterGroupName", ""))
+    # AWS reports the key's ARN; an endpoint that reports the key as it was given (moto keeps an alias) is resolved, so
+    # kms_key_arn is an ARN either way (IAM policies name keys by ARN)
+    stored_key = (instance or {}).get("KmsKeyId") or ""
+    keys = {}
+    if stored_key and (not stored_key.startswith("arn:") or ":alias/" in stored_key):
+        keys = resolve_keys(module, retrying_client(module, "kms"), [], [stored_key])[0]
     plan = Plan()
     reboot = [] if not instance or groups[0].get("ParameterApplyStatus") != "pending-reboot" else [
         "(parameter group %s: pending-reboot)" % groups[0].get("DBParameterGroupName")]
-    finish(module, plan, **outputs(instance, names, plan, lambda v: v, {}, p, dict(
+    finish(module, plan, **outputs(instance, names, plan, lambda v: v, keys, p, dict(
         pending=[], pending_reboot=reboot, catalogue="unchanged", waited=waited)))
 
 

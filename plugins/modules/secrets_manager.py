@@ -105,7 +105,10 @@ options:
       refs:
         description:
           - For O(secrets[].template) - placeholder name to C({secret, key, encode}); C(secret) is a secret name or
-            ARN, C(key) picks one key of a JSON secret, C(encode) is C(url) (default, for URLs) or C(none).
+            ARN, C(key) picks one key of a JSON secret, C(encode) is C(url) (default, for URLs), C(none), or
+            C(scram-sha-256) - PostgreSQL's SCRAM verifier of the value (for PgBouncer's auth file and the role's
+            password), its salt derived from the value and this secret's name so that every run composes the same
+            text (module_utils/scram.py says why that costs an attacker nothing).
           - Every placeholder of the template must be listed, and every listed one used.
         type: dict
   kms_key_id:
@@ -250,6 +253,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.directfanz.launch.plugins.module_utils.plan import Plan, apply, aws_call, aws_read, finish
 from ansible_collections.directfanz.launch.plugins.module_utils.plan import refuse, retrying_client
+from ansible_collections.directfanz.launch.plugins.module_utils import scram
 
 MANAGED_TAG = ("managed-by", "directfanz.launch")
 MAX_VALUE_BYTES = 65536
@@ -371,8 +375,8 @@ def template_problems(label, entry):
         secret = str(ref["secret"])
         if not (NAME.match(secret) or SECRET_ARN.match(secret)):
             problems.append("%s: refs.%s.secret %r is not a secret name or ARN" % (label, placeholder, secret))
-        if ref.get("encode", "url") not in ("url", "none"):
-            problems.append("%s: refs.%s.encode %r is not accepted; accepted: url, none"
+        if ref.get("encode", "url") not in ENCODINGS:
+            problems.append("%s: refs.%s.encode %r is not accepted; accepted: url, none, scram-sha-256"
                             % (label, placeholder, ref.get("encode")))
     return problems
 
@@ -463,9 +467,20 @@ def ref_value(ref, stored):
     return stored
 
 
-def quote_for(ref, value):
-    if ref.get("encode", "url") == "none":
+ENCODINGS = ("url", "none", "scram-sha-256")
+
+
+def quote_for(ref, value, context):
+    """The referenced value as the template wants it; None when it cannot be encoded so (a SCRAM verifier needs
+    printable ASCII)."""
+    encode = ref.get("encode", "url")
+    if encode == "none":
         return value
+    if encode == "scram-sha-256":
+        try:
+            return scram.derived_verifier(value, context)
+        except ValueError:
+            return None
     return quote(value, safe="")
 
 
@@ -504,10 +519,12 @@ def desired_values(p, observed, refs_read, candidates):
             else:
                 stored = refs_read.get(source)
             value = ref_value(ref, stored)
-            if value is None:
-                missing.append("%s%s" % (source, " (key %s)" % ref["key"] if ref.get("key") else ""))
+            encoded = None if value is None else quote_for(ref, value, entry["name"])
+            if encoded is None:
+                missing.append("%s%s%s" % (source, " (key %s)" % ref["key"] if ref.get("key") else "",
+                                           "" if value is None else " (not printable ASCII: no SCRAM verifier)"))
                 continue
-            text = text.replace("${%s}" % placeholder, quote_for(ref, value))
+            text = text.replace("${%s}" % placeholder, encoded)
         out[entry["name"]] = ("template", None if missing else text, missing)
     return out
 

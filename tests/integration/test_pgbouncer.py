@@ -23,8 +23,12 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import psycopg
 import psycopg.sql
 import pytest
+from conftest import aws_client
 
 from ansible_collections.directfanz.launch.plugins.filter.data import scram_sha256_verifier
+from ansible_collections.directfanz.launch.plugins.filter.secrets import composed_secrets
+from ansible_collections.directfanz.launch.plugins.module_utils.scram import derived_verifier
+from ansible_collections.directfanz.launch.plugins.modules.secrets_manager import quote_for
 
 from tests.pglab.lab import APP_ROLE_SQL, Bouncer, LabCA, PgLab, find_pgbouncer, free_port, make_base, \
     missing_programs
@@ -40,23 +44,32 @@ QUERY_WAIT_TIMEOUT = 4
 PRISMA_ONLY = {"pgbouncer", "connection_limit", "pool_timeout", "schema"}
 
 PLAYBOOK = """\
-- name: Render the pooler's configuration with the role's own task file
+- name: Render the pooler's configuration and compose its auth file with the role's own task files
   hosts: localhost
   gather_facts: false
+  module_defaults:
+    group/directfanz.launch.aws: "{{ aws }}"
   tasks:
-    - name: Render it
+    - name: Generate the application role's password (as the data phase does)
+      ansible.builtin.include_role:
+        name: directfanz.launch.rds_pgbouncer
+        tasks_from: app_password
+    - name: Render the configuration
       ansible.builtin.include_role:
         name: directfanz.launch.rds_pgbouncer
         tasks_from: pgbouncer_config
-    - name: Hand the rendered files to the test
+    - name: Compose the auth file in Secrets Manager
+      ansible.builtin.include_role:
+        name: directfanz.launch.rds_pgbouncer
+        tasks_from: pooler_auth
+    - name: Hand the rendered files (none of them secret) to the test
       ansible.builtin.copy:
         dest: "{{ out_file }}"
         mode: "0600"
-        content: "{{ {'ini': rds_pgbouncer_ini, 'userlist': rds_pgbouncer_userlist, 'pools': rds_pgbouncer_pools,
-                      'verifier': rds_pgbouncer_app_scram_verifier, 'database_url': rds_pgbouncer_database_url,
-                      'start_script': rds_pgbouncer_start_script, 'app_role_sql': rds_pgbouncer_app_role_sql}
+        content: "{{ {'ini': rds_pgbouncer_ini, 'pools': rds_pgbouncer_pools, 'auth_refs': rds_pgbouncer_auth_refs,
+                      'server_ca': rds_pgbouncer_server_ca, 'start_script': rds_pgbouncer_start_script,
+                      'app_role_sql': rds_pgbouncer_app_role_sql}
                      | to_json }}"
-      no_log: true
 """
 
 
@@ -92,39 +105,54 @@ def render(base: Path, extra: dict) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def lab() -> Iterator[dict]:
-    """PostgreSQL up, the app role made by the role's SQL run as an RDS-like (non-superuser) master, and the
-    configuration rendered by the role for this lab's endpoints."""
+def lab(sandbox) -> Iterator[dict]:
+    """PostgreSQL up; the application role's password generated into Secrets Manager (moto) and the pooler's auth
+    file composed from it, both by the role's own task files; the app role made by the role's SQL run as an RDS-like
+    (non-superuser) master with the verifier that auth file holds; the configuration rendered for this lab."""
     require_programs()
     base = make_base()
     try:
-        yield from _lab(base)
+        yield from _lab(base, sandbox)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _lab(base: Path) -> Iterator[dict]:
+def composed(template: str, refs: dict, secret_name: str, stored: dict[str, str]) -> str:
+    """A template filled as secrets_manager fills it (the module's own quote_for), from the referenced values."""
+    for placeholder, ref in refs.items():
+        value = stored[ref["secret"]]
+        if ref.get("key"):
+            value = json.loads(value)[ref["key"]]
+        template = template.replace("${%s}" % placeholder, quote_for(ref, value, secret_name))
+    return template
+
+
+def _lab(base: Path, sandbox: dict) -> Iterator[dict]:
     started = time.monotonic()
     with PgLab(base, max_connections=PG_MAX_CONNECTIONS) as pg:
         with psycopg.connect(pg.admin_conninfo(), autocommit=True) as admin:
             # RDS's master user is not a superuser: CREATEROLE and CREATEDB, as rds_superuser has
             admin.execute("CREATE ROLE rdsmaster LOGIN CREATEROLE CREATEDB")
-        password = secrets.token_urlsafe(24)
-        stats_password = secrets.token_urlsafe(24)
+        name = "pglab-" + secrets.token_hex(4)
+        kms = aws_client(sandbox, "kms")
+        kms.create_alias(AliasName="alias/%s-data" % name, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+        (base / "server-ca.pem").write_text(pg.ca_pem)
         port = free_port()
         extra = {
             "launch_environment": "sandbox",
+            "launch_name": name,
+            "aws": {"region": "us-east-1", "endpoint_url": sandbox["aws_endpoint_url"], "access_key": "testing",
+                    "secret_key": sandbox["aws_secret_key"]},
             "rds_pgbouncer_image": "ghcr.io/cloudnative-pg/pgbouncer:1.24.0-7",
             "rds_pgbouncer_host": "pgbouncer.directfanz-sandbox.internal",
             "rds_pgbouncer_listen_addr": "127.0.0.1",
             "rds_pgbouncer_port": port,
             "rds_pgbouncer_server_host": "127.0.0.1",
             "rds_pgbouncer_server_port": pg.port,
+            "rds_pgbouncer_server_ca_file": str(base / "server-ca.pem"),
             "rds_pgbouncer_config_dir": str(base / "bouncer"),
             "rds_pgbouncer_version": "1.18",
-            "rds_pgbouncer_app_password": password,
-            "rds_pgbouncer_app_scram_salt": new_salt(),
-            "rds_pgbouncer_stats_users": [{"name": STATS_USER, "password": stats_password, "scram_salt": new_salt()}],
+            "rds_pgbouncer_stats_users": [{"name": STATS_USER}],
             "rds_pgbouncer_max_connections": PG_MAX_CONNECTIONS,
             "rds_pgbouncer_client_services": {"web": {"max_tasks": 2}},
             "rds_pgbouncer_query_wait_timeout": QUERY_WAIT_TIMEOUT,
@@ -135,22 +163,43 @@ def _lab(base: Path) -> Iterator[dict]:
         }
         run = render(base, extra)
         assert run.returncode == 0, run.stdout + run.stderr
-        assert password not in run.stdout + run.stderr
         rendered = json.loads((base / "rendered.json").read_text())
+        # what production's tasks get: the password only inside AWS, the auth file by version from Secrets Manager
+        sm = aws_client(sandbox, "secretsmanager")
+        app_secret = sm.get_secret_value(SecretId="%s/db/app" % name)["SecretString"]
+        password = json.loads(app_secret)["password"]
+        assert password not in run.stdout + run.stderr
+        arn, key, unused, version = rendered["auth_refs"]["userlist"].rsplit(":", 3)
+        assert key == "userlist"
+        auth = json.loads(sm.get_secret_value(SecretId=arn, VersionId=version)["SecretString"])
+        rendered["verifier"] = auth["verifier"]
+        # the lab's console user, added beside what production runs, so the tests can read SHOW POOLS
+        stats_password = secrets.token_urlsafe(24)
+        rendered["userlist"] = auth["userlist"] + '"%s" "%s"\n' % (
+            STATS_USER, scram_sha256_verifier(stats_password, new_salt()))
+        # the app's DATABASE_URL exactly as the config phase composes it (its filter, the module's encoding)
+        entry = [e for e in composed_secrets("%s/app/" % name, {
+            "pooler_host": extra["rds_pgbouncer_host"], "pooler_port": port, "name": DATABASE, "user": APP_USER,
+            "password_secret": "%s/db/app" % name, "password_key": "password"},
+            connection_limit=rendered["pools"]["client_connections_per_task"])["entries"]
+            if e["key"] == "DATABASE_URL"][0]
+        rendered["database_url"] = composed(entry["template"], entry["refs"], entry["name"],
+                                            {"%s/db/app" % name: app_secret})
         sql = pg.psql_file(APP_ROLE_SQL, {"APP_ROLE": APP_USER, "APP_DATABASE": DATABASE,
                                           "APP_SCRAM_VERIFIER": rendered["verifier"],
                                           "APP_CONNECTION_LIMIT": str(rendered["pools"]["app_role_connection_limit"])},
                            user="rdsmaster")
         assert sql.returncode == 0, sql.stdout + sql.stderr
         yield {"pg": pg, "base": base, "port": port, "password": password, "stats_password": stats_password,
-               "rendered": rendered, "vars": extra, "setup_seconds": time.monotonic() - started}
+               "name": name, "auth": auth, "rendered": rendered, "vars": extra,
+               "setup_seconds": time.monotonic() - started}
 
 
 @pytest.fixture()
 def bouncer(lab) -> Iterator[Bouncer]:
     """A fresh PgBouncer per test (about 0.2 s), so no test inherits another's server connections."""
     rendered = lab["rendered"]
-    with Bouncer(lab["base"] / "bouncer", rendered["ini"], rendered["userlist"], lab["pg"].ca_pem,
+    with Bouncer(lab["base"] / "bouncer", rendered["ini"], rendered["userlist"], rendered["server_ca"],
                  lab["port"]) as started:
         yield started
 
@@ -184,11 +233,15 @@ def test_the_rendered_files_are_what_the_role_promises(lab):
     # verifiers only: neither password is anywhere in the files the pooler gets
     for secret in (lab["password"], lab["stats_password"]):
         assert secret not in ini and secret not in rendered["userlist"]
-    assert rendered["userlist"].startswith('"%s" "SCRAM-SHA-256$4096:' % APP_USER)
+    # the auth file composed in Secrets Manager: the application role's line only, its verifier the one the role's
+    # password gets, computed from the generated password with the salt derived for this secret
+    assert lab["auth"]["userlist"] == '"%s" "%s"\n' % (APP_USER, lab["auth"]["verifier"])
+    assert lab["auth"]["verifier"] == derived_verifier(lab["password"], "%s/db/pgbouncer-auth" % lab["name"])
     assert rendered["start_script"] == (ROOT / "roles/rds_pgbouncer/files/pgbouncer-start.sh").read_text().rstrip()
     url = urlsplit(rendered["database_url"])
     assert url.hostname == "pgbouncer.directfanz-sandbox.internal" and url.port == lab["port"]
-    assert dict(parse_qsl(url.query)) == {"sslmode": "require", "pgbouncer": "true", "connection_limit": "10"}
+    assert dict(parse_qsl(url.query)) == {"sslmode": "require", "pgbouncer": "true", "connection_limit": "10",
+                                          "pool_timeout": "10"}
     # the arithmetic for the lab's 60 connections
     pools = rendered["pools"]
     assert (pools["max_db_connections"], pools["default_pool_size"], pools["reserve_pool_size"]) == (11, 9, 2)

@@ -5,6 +5,7 @@ their own."""
 
 import json
 from io import StringIO
+from pathlib import Path
 
 from ansible.parsing.vault import VaultLib, VaultSecret
 from dotenv import dotenv_values
@@ -44,6 +45,7 @@ def everything(sandbox):
         "secrets": client(sandbox, "secretsmanager").list_secrets()["SecretList"],
         "repositories": client(sandbox, "ecr").describe_repositories()["repositories"],
         "clusters": client(sandbox, "ecs").list_clusters()["clusterArns"],
+        "task_definitions": client(sandbox, "ecs").list_task_definitions()["taskDefinitionArns"],
         "customer_keys": [a for a in client(sandbox, "kms").list_aliases()["Aliases"]
                           if not a["AliasName"].startswith("alias/aws/")],
     }
@@ -121,7 +123,19 @@ def test_the_launch_then_a_second_run_changes_nothing(fresh):
     repos = sorted(r["repositoryName"] for r in client(fresh, "ecr").describe_repositories()["repositories"])
     assert len(repos) >= 4 and all(r["imageTagMutability"] == "IMMUTABLE"
                                    for r in client(fresh, "ecr").describe_repositories()["repositories"]), repos
-    assert client(fresh, "ecs").describe_clusters(clusters=[NAME])["clusters"][0]["status"] == "ACTIVE"
+    ecs = client(fresh, "ecs")
+    assert ecs.describe_clusters(clusters=[NAME])["clusters"][0]["status"] == "ACTIVE"
+    # the services, each on its own pinned task definition; the pooler's carries the rendered config for this
+    # database, the sandbox CA as RDS's bundle, and its auth file by the version secrets_manager composed
+    services = {s["serviceName"]: s for s in ecs.describe_services(
+        cluster=NAME, services=ecs.list_services(cluster=NAME)["serviceArns"])["services"]}
+    assert sorted(services) == ["pgbouncer", "stream", "web", "ws"]
+    assert all(s["status"] == "ACTIVE" and s["desiredCount"] == 2 for s in services.values()), services
+    pooler = ecs.describe_task_definition(taskDefinition=services["pgbouncer"]["taskDefinition"])["taskDefinition"]
+    [container] = pooler["containerDefinitions"]
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    assert "host=%s port=5432" % db["Endpoint"]["Address"] in env["PGBOUNCER_INI"]
+    assert env["PGBOUNCER_SERVER_CA"].strip() == Path(fresh["ca_file"]).read_text().strip()
     # config: the owner's secrets and the composed URLs, through the pooler and to the cache's endpoint
     names = sorted(x["Name"] for x in client(fresh, "secretsmanager").list_secrets()["SecretList"])
     for key in list(example_secrets()) + ["DATABASE_URL", "DIRECT_URL", "REDIS_URL"]:
@@ -131,6 +145,14 @@ def test_the_launch_then_a_second_run_changes_nothing(fresh):
     assert url.startswith("postgresql://") and "pgbouncer=true" in url and ":6432/" in url
     assert db["Endpoint"]["Address"] in sm.get_secret_value(SecretId="%s/app/DIRECT_URL" % NAME)["SecretString"]
     assert sm.get_secret_value(SecretId="%s/app/REDIS_URL" % NAME)["SecretString"].startswith("rediss://:")
+    assert "connection_limit=10" in url  # the per-task pool the pooler's arithmetic counted
+    # the pooler reads the auth file composed from the generated password, by its current version
+    auth = sm.describe_secret(SecretId="%s/db/pgbouncer-auth" % NAME)
+    current = [v for v, stages in auth["VersionIdsToStages"].items() if "AWSCURRENT" in stages][0]
+    assert container["secrets"] == [{"name": "PGBOUNCER_USERLIST",
+                                     "valueFrom": "%s:userlist::%s" % (auth["ARN"], current)}]
+    userlist = json.loads(sm.get_secret_value(SecretId=auth["ARN"])["SecretString"])["userlist"]
+    assert userlist.startswith('"directfanz_app" "SCRAM-SHA-256$4096:')
     # the long creates were awaited together and their critical path printed
     assert "Report the critical path of the long creates" in first.out and "rds %s-db: started" % NAME in first.out
 
@@ -138,11 +160,13 @@ def test_the_launch_then_a_second_run_changes_nothing(fresh):
     assert second.rc == 0 and second.changed == 0, second.out[-6000:]
     assert fresh["aws_secret_key"] not in second.out and fresh["hostinger_api_token"] not in second.out
     generated = [sm.get_secret_value(SecretId=n)["SecretString"] for n in (
-        "%s/db/app" % NAME, "%s/redis/auth-token" % NAME, "%s/app/DATABASE_URL" % NAME)]
+        "%s/db/app" % NAME, "%s/redis/auth-token" % NAME, "%s/app/DATABASE_URL" % NAME,
+        "%s/db/pgbouncer-auth" % NAME)]
     leaked = [k for k, v in example_secrets().items() if len(v) >= 8 and v in second.out]
     leaked += [v[:6] + "..." for v in generated if v in second.out]
     assert leaked == [], leaked
     assert json.loads(generated[0])["password"] not in second.out
+    assert json.loads(generated[3])["verifier"] not in second.out
     assert {(r["Name"], r["Type"]): r for r in record_sets(fresh)[1]} == got
 
     # each phase on its own finds what the others made

@@ -288,3 +288,13 @@ def test_rollout_verdicts():
                                                     "rolloutState": "COMPLETED"}]}
     assert E.rollout_verdict(gone, "d2", TD2)[0] == "failed"
     assert E.rollout_verdict(None, "d2", TD2)[0] == "failed"
+
+
+def test_check_mode_accepts_the_placeholders_secrets_manager_answers_and_nothing_else_does():
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:directfanz/app/JWT_SECRET-AbCdEf"
+    assert M.secret_ref_ok(arn + ":::v-1", False) and M.secret_ref_ok(arn + ":::v-1", True)
+    for placeholder in ("(new secret directfanz/app/JWT_SECRET):::(new version)", arn + ":::(new version)"):
+        assert M.secret_ref_ok(placeholder, True) is True
+        assert M.secret_ref_ok(placeholder, False) is False  # a real run never writes a placeholder
+    for bad in ("", "JWT_SECRET", "(new secret x) extra", "arn:aws:s3:::bucket"):
+        assert M.secret_ref_ok(bad, True) is False

@@ -1,21 +1,22 @@
 """The pooler's pure shaping (plugins/filter/data.py): pool arithmetic, refusals, the SCRAM verifier, the rendered
-pgbouncer.ini, auth file and DATABASE_URL. The same functions render what tests/integration/test_pgbouncer.py runs
-on real PgBouncer."""
+pgbouncer.ini, auth file and its Secrets Manager template. The same functions render what
+tests/integration/test_pgbouncer.py runs on real PgBouncer."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
-from urllib.parse import parse_qsl, unquote, urlsplit
+import json
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.directfanz.launch.plugins.filter import data
 from ansible_collections.directfanz.launch.plugins.filter.data import (
-    pgbouncer_database_url, pgbouncer_ini, pgbouncer_pools, pgbouncer_userlist, rds_default_max_connections,
+    pgbouncer_auth_template, pgbouncer_ini, pgbouncer_pools, pgbouncer_userlist, rds_default_max_connections,
     scram_sha256_verifier)
+from ansible_collections.directfanz.launch.plugins.module_utils import scram
 
 SERVICES = {"web": {"max_tasks": 10}, "ws": {"max_tasks": 6}, "stream": {"max_tasks": 4}}
 
@@ -231,18 +232,30 @@ def test_userlist_refusals(users, message):
         pgbouncer_userlist(users)
 
 
-def test_database_url_is_the_pooler_with_tls_and_prismas_flags():
-    url = pgbouncer_database_url({"user": "directfanz_app", "host": "pgbouncer.directfanz.internal",
-                                  "database": "directfanz", "connection_limit": 10}, "p@ss/w:rd&x")
-    parts = urlsplit(url)
-    assert (parts.scheme, parts.hostname, parts.port, parts.path) == (
-        "postgresql", "pgbouncer.directfanz.internal", 6432, "/directfanz")
-    assert unquote(parts.password) == "p@ss/w:rd&x" and parts.username == "directfanz_app"
-    assert dict(parse_qsl(parts.query)) == {"sslmode": "require", "pgbouncer": "true", "connection_limit": "10"}
+def test_the_auth_template_is_json_whose_two_keys_carry_one_verifier():
+    text = pgbouncer_auth_template("directfanz_app")
+    assert json.loads(text) == {"userlist": '"directfanz_app" "${verifier}"\n', "verifier": "${verifier}"}
+    verifier = scram.derived_verifier("generated-password-1", "directfanz/db/pgbouncer-auth")
+    filled = json.loads(text.replace("${verifier}", verifier))  # the verifier's alphabet needs no JSON escaping
+    assert filled["userlist"] == '"directfanz_app" "%s"\n' % verifier
+    assert filled["userlist"] == pgbouncer_userlist([{"name": "directfanz_app", "scram_verifier": verifier}])
+    with pytest.raises(AnsibleFilterError, match="lower-case letters, digits and _"):
+        pgbouncer_auth_template('app" "x')
+
+
+def test_a_derived_verifier_is_stable_per_password_and_context_and_is_a_real_verifier():
+    one = scram.derived_verifier("generated-password-1", "a/db/pgbouncer-auth")
+    assert one == scram.derived_verifier("generated-password-1", "a/db/pgbouncer-auth")
+    assert one != scram.derived_verifier("generated-password-2", "a/db/pgbouncer-auth")
+    assert one != scram.derived_verifier("generated-password-1", "b/db/pgbouncer-auth")
+    iterations, salt = one.split("$")[1].split(":")
+    # the same verifier as PostgreSQL would store for that password with that salt
+    assert scram_sha256_verifier("generated-password-1", salt, int(iterations)) == one
+    assert len(base64.b64decode(salt)) == 16
 
 
 def test_the_filters_are_registered():
     names = data.FilterModule().filters()
-    assert {"pgbouncer_pools", "pgbouncer_ini", "pgbouncer_userlist", "pgbouncer_database_url",
+    assert {"pgbouncer_pools", "pgbouncer_ini", "pgbouncer_userlist", "pgbouncer_auth_template",
             "scram_sha256_verifier", "rds_default_max_connections"} <= set(names)
     assert names["rds_default_max_connections"]("db.r7g.large") == 1733

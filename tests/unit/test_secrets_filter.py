@@ -86,3 +86,11 @@ def test_composed_secrets_with_the_data_phase_inputs():
     partial = F.composed_secrets("x/app/", {"host": "db", "password_secret": "x/db/app"})
     assert [e["key"] for e in partial["entries"]] == ["DIRECT_URL"]
     assert partial["skipped"][0].startswith("DATABASE_URL: app_secrets_database.pooler_host is not set")
+
+
+def test_secret_key_refs_pin_each_key_to_the_reported_version():
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:x/db/pgbouncer-auth-AbCdEf"
+    refs = F.secret_key_refs({"arn": arn, "version_id": "v-1", "value_from": arn + ":::v-1"}, ["userlist", "verifier"])
+    assert refs == {"userlist": arn + ":userlist::v-1", "verifier": arn + ":verifier::v-1"}
+    with pytest.raises(AnsibleFilterError, match="secrets_manager's results"):
+        F.secret_key_refs({"arn": arn}, ["userlist"])

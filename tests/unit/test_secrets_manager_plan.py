@@ -3,6 +3,7 @@ kept, a composed one filled and encoded) and the plan (what is created, put, upd
 
 import json
 
+from ansible_collections.directfanz.launch.plugins.module_utils import scram
 from ansible_collections.directfanz.launch.plugins.modules import secrets_manager as M
 
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:%s-AbCdEf"
@@ -77,3 +78,29 @@ def test_input_problems_never_quote_a_value():
     problems = M.input_problems(params([{"name": "a", "value": "v" * 70000}, {"name": "b", "json": {"k": ""}}],
                                        kms_key_id="nope"))
     assert len(problems) == 3 and not [x for x in problems if "vvvv" in x]
+
+
+def test_a_scram_reference_composes_the_same_verifier_every_run_and_a_new_one_for_a_new_password():
+    entries = [{"name": "db/auth", "template": '{"verifier": "${v}"}',
+                "refs": {"v": {"secret": "db/app", "key": "password", "encode": "scram-sha-256"}}}]
+    app = json.dumps({"username": "app", "password": "generated-1"})
+    first = M.desired_values(params(entries), {}, {"db/app": app}, {})["db/auth"]
+    verifier = scram.derived_verifier("generated-1", "db/auth")
+    assert first == ("template", '{"verifier": "%s"}' % verifier, [])
+    observed = {"db/auth": {"meta": meta("db/auth"), "value": first[1]}}
+    p, fate = plan(entries, observed, refs={"db/app": app})
+    assert p.actions == [] and fate["db/auth"]["changed"] is False  # the stored verifier is the one composed again
+    p, fate = plan(entries, observed, refs={"db/app": json.dumps({"username": "app", "password": "rotated-2"})})
+    assert p.actions == ["put a new value in secret db/auth"] and fate["db/auth"]["new_value"] is True
+
+
+def test_a_scram_reference_to_a_value_that_is_not_printable_ascii_is_reported_missing_not_hashed():
+    entries = [{"name": "db/auth", "template": "${v}", "refs": {"v": {"secret": "db/app", "encode": "scram-sha-256"}}}]
+    values = M.desired_values(params(entries), {}, {"db/app": "pässword"}, {})
+    assert values["db/auth"][1] is None and "not printable ASCII" in values["db/auth"][2][0]
+    assert "pässword" not in repr(values)
+
+
+def test_an_unknown_encoding_is_refused_naming_the_accepted_ones():
+    problems = M.input_problems(params([{"name": "x", "template": "${v}", "refs": {"v": {"secret": "y", "encode": "md5"}}}]))
+    assert problems == ["secrets[0] (x): refs.v.encode 'md5' is not accepted; accepted: url, none, scram-sha-256"]

@@ -1,0 +1,23 @@
+"""The launch filters that preflight uses (plugins/filter/launch.py)."""
+
+from ansible_collections.directfanz.launch.plugins.filter.launch import platform_input_problems
+
+
+def test_platform_inputs_are_refused_by_name_before_any_change():
+    digest = "@sha256:" + "ab" * 32
+    good = {"environment": "production", "services": ["web", "pgbouncer", "setup"], "digest_only": ["pgbouncer", "setup"],
+            "images": {"web": "1.dkr.ecr.us-east-1.amazonaws.com/d/web:1.4.2",
+                       "pgbouncer": "ghcr.io/cnpg/pgbouncer" + digest,
+                       "setup": "docker.io/library/postgres" + digest},
+            "image_vars": {"setup": "rds_pgbouncer_setup_image"}, "ca_file": "/x/rds.pem", "ca_file_exists": True}
+    assert platform_input_problems(good) == []
+    bad = dict(good, images={"web": "repo/web:latest", "pgbouncer": "ghcr.io/cnpg/pgbouncer:1.24.1"},
+               ca_file_exists=False)
+    problems = platform_input_problems(bad)
+    assert problems[0].startswith("the image of web (ecs_services_images.web): image 'repo/web:latest' is tagged latest")
+    assert "pinned by tag; accepted in production: <repository>@sha256:<64 hex digits>" in problems[1]
+    assert problems[2].startswith("the image of setup (rds_pgbouncer_setup_image) is not set")
+    assert "rds_pgbouncer_server_ca_file /x/rds.pem does not exist" in problems[3] and len(problems) == 4
+    # outside production a pinned tag is enough for every image
+    assert platform_input_problems(dict(bad, environment="sandbox", ca_file_exists=True,
+                                        images=dict(good["images"], pgbouncer="ghcr.io/cnpg/pgbouncer:1.24.1"))) == []
