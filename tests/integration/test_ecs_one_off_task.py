@@ -98,8 +98,8 @@ def test_first_run_registers_runs_and_records_and_the_second_writes_nothing(fres
     assert arn.endswith(":task-definition/%s:1" % NAME)
     td = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
     c = td["containerDefinitions"][0]
-    assert (td["cpu"], td["memory"], td["networkMode"], td["requiresCompatibilities"]) == ("256", "512", "awsvpc",
-                                                                                          ["FARGATE"])
+    wanted = ("256", "512", "awsvpc", ["FARGATE"])
+    assert (td["cpu"], td["memory"], td["networkMode"], td["requiresCompatibilities"]) == wanted
     assert td["executionRoleArn"] == EXECUTION and "taskRoleArn" not in td
     assert c["name"] == "job" and c["image"] == IMAGE and c["readonlyRootFilesystem"] is True
     assert c["secrets"] == [{"name": "APP_SCRAM_VERIFIER", "valueFrom": VERIFIER},
