@@ -55,7 +55,8 @@ def route53(sandbox):
 
 def record_sets(sandbox):
     client = route53(sandbox)
-    zones = client.list_hosted_zones()["HostedZones"]
+    # the launch's public zone; the compute phase's Cloud Map namespace has a private zone of its own beside it
+    zones = [z for z in client.list_hosted_zones()["HostedZones"] if not z.get("Config", {}).get("PrivateZone")]
     assert len(zones) == 1, zones
     return zones[0], client.list_resource_record_sets(HostedZoneId=zones[0]["Id"])["ResourceRecordSets"]
 
