@@ -118,8 +118,9 @@ def by_kind(resources):
 def platform_input_problems(settings):
     """What the platform phases would refuse late, found before any change (preflight): every service's image pinned
     (a tag that is not latest, or a digest; the pooler's and the one-off task's by digest in production) and RDS's CA
-    bundle present. ``settings``: environment, images (service -> reference), services (the names that need one),
-    digest_only (names that must be pinned by digest in production), ca_file, ca_file_exists."""
+    bundle present, the month's budget above 0. ``settings``: environment, images (service -> reference), services
+    (the names that need one), digest_only (names that must be pinned by digest in production), ca_file,
+    ca_file_exists, monthly_budget (checked when given)."""
     problems = []
     production = settings.get("environment") == "production"
     images = dict(settings.get("images") or {})
@@ -136,6 +137,14 @@ def platform_input_problems(settings):
         elif production and name in (settings.get("digest_only") or []) and not DIGEST.search(image):
             problems.append("%s: %r is pinned by tag; accepted in production: <repository>@sha256:<64 hex digits>"
                             % (where, image))
+    if "monthly_budget" in settings:
+        try:
+            budget = float(settings["monthly_budget"])
+        except (TypeError, ValueError):
+            budget = 0.0
+        if budget <= 0:
+            problems.append("launch_monthly_budget %r is not accepted; accepted: the month's cost limit in USD, above 0"
+                            % (settings["monthly_budget"],))
     if not settings.get("ca_file"):
         problems.append("rds_pgbouncer_server_ca_file is not set; accepted: the path of RDS's CA bundle for the region "
                         "(https://truststore.pki.rds.amazonaws.com/<region>/<region>-bundle.pem)")

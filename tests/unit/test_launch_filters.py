@@ -21,3 +21,11 @@ def test_platform_inputs_are_refused_by_name_before_any_change():
     # outside production a pinned tag is enough for every image
     assert platform_input_problems(dict(bad, environment="sandbox", ca_file_exists=True,
                                         images=dict(good["images"], pgbouncer="ghcr.io/cnpg/pgbouncer:1.24.1"))) == []
+
+
+def test_the_months_budget_must_be_set():
+    settings = {"environment": "sandbox", "services": [], "ca_file": "/x", "ca_file_exists": True}
+    assert platform_input_problems(dict(settings, monthly_budget="150")) == []
+    for bad in (0, "", None, "-1"):
+        assert platform_input_problems(dict(settings, monthly_budget=bad)) == [
+            "launch_monthly_budget %r is not accepted; accepted: the month's cost limit in USD, above 0" % (bad,)]
