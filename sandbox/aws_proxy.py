@@ -24,9 +24,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 HOP_HEADERS = ("content-length", "transfer-encoding", "connection", "server", "date")
 
 
-def operation(path: str, headers, body: bytes) -> str:
+# Route 53's REST API (the health-check and tag calls the tests count): (method, path pattern) -> operation.
+ROUTE53_REST = (
+    ("POST", r"/2013-04-01/healthcheck$", "CreateHealthCheck"),
+    ("GET", r"/2013-04-01/healthcheck$", "ListHealthChecks"),
+    ("GET", r"/2013-04-01/healthcheck/[^/]+$", "GetHealthCheck"),
+    ("POST", r"/2013-04-01/healthcheck/[^/]+$", "UpdateHealthCheck"),
+    ("DELETE", r"/2013-04-01/healthcheck/[^/]+$", "DeleteHealthCheck"),
+    ("POST", r"/2013-04-01/tags/[^/]+$", "ListTagsForResources"),
+    ("POST", r"/2013-04-01/tags/[^/]+/[^/]+$", "ChangeTagsForResource"),
+    ("GET", r"/2013-04-01/tags/[^/]+/[^/]+$", "ListTagsForResource"),
+)
+
+
+def operation(path: str, headers, body: bytes, method: str = "POST") -> str:
     """The operation of a request in any of the protocols boto3 speaks: X-Amz-Target (JSON), /operation/X
-    (RPC v2 CBOR), Action= (query) or, for CloudFront's REST API, the method and path."""
+    (RPC v2 CBOR), Action= (query), Route 53's REST paths; "?" for another REST call (a read when it is a GET)."""
     if headers.get("X-Amz-Target"):
         return headers["X-Amz-Target"].split(".")[-1]
     if "/operation/" in path:
@@ -34,6 +47,10 @@ def operation(path: str, headers, body: bytes) -> str:
     action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action")
     if action:
         return action[0]
+    bare = path.split("?", 1)[0]
+    for verb, pattern, name in ROUTE53_REST:
+        if verb == method and re.search(pattern, bare):
+            return name
     return "?"
 
 
@@ -50,7 +67,7 @@ class AwsProxy:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                name = operation(self.path, self.headers, body)
+                name = operation(self.path, self.headers, body, self.command)
                 proxy.calls.append(name)
                 reply = proxy.canned(self.command, self.path, name, body)
                 if reply is not None:
