@@ -46,6 +46,8 @@ def everything(sandbox):
         "repositories": client(sandbox, "ecr").describe_repositories()["repositories"],
         "clusters": client(sandbox, "ecs").list_clusters()["clusterArns"],
         "task_definitions": client(sandbox, "ecs").list_task_definitions()["taskDefinitionArns"],
+        "health_checks": client(sandbox, "route53").list_health_checks()["HealthChecks"],
+        "budgets": client(sandbox, "budgets").describe_budgets(AccountId="123456789012").get("Budgets", []),
         "customer_keys": [a for a in client(sandbox, "kms").list_aliases()["Aliases"]
                           if not a["AliasName"].startswith("alias/aws/")],
     }
@@ -153,6 +155,14 @@ def test_the_launch_then_a_second_run_changes_nothing(fresh):
                                      "valueFrom": "%s:userlist::%s" % (auth["ARN"], current)}]
     userlist = json.loads(sm.get_secret_value(SecretId=auth["ARN"])["SecretString"])["userlist"]
     assert userlist.startswith('"directfanz_app" "SCRAM-SHA-256$4096:')
+    # operations: a health check per name users reach, the month's budget with its three notifications
+    r53 = client(fresh, "route53")
+    hosts = sorted(c["HealthCheckConfig"]["FullyQualifiedDomainName"] for c in r53.list_health_checks()["HealthChecks"])
+    assert hosts == sorted([DOMAIN, "api." + DOMAIN, "ws." + DOMAIN, "stream." + DOMAIN])
+    [monthly] = client(fresh, "budgets").describe_budgets(AccountId="123456789012")["Budgets"]
+    assert monthly["BudgetName"] == NAME + "-monthly" and float(monthly["BudgetLimit"]["Amount"]) == 150
+    assert len(client(fresh, "budgets").describe_notifications_for_budget(
+        AccountId="123456789012", BudgetName=NAME + "-monthly")["Notifications"]) == 3
     # the long creates were awaited together and their critical path printed
     assert "Report the critical path of the long creates" in first.out and "rds %s-db: started" % NAME in first.out
 
@@ -170,7 +180,7 @@ def test_the_launch_then_a_second_run_changes_nothing(fresh):
     assert {(r["Name"], r["Type"]): r for r in record_sets(fresh)[1]} == got
 
     # each phase on its own finds what the others made
-    for tag in ("dns_records", "data", "compute", "config"):
+    for tag in ("dns_records", "data", "compute", "config", "operations"):
         alone = playbook(fresh, "--tags", tag)
         assert alone.rc == 0 and alone.changed == 0, (tag, alone.out[-4000:])
 
