@@ -87,7 +87,7 @@ options:
         type: str
         required: true
       resource_types:
-        description: Kinds of resources of this account that are selected (C(rds) - DB instances in O(region), C(s3) - buckets).
+        description: Kinds of resources of this account that are selected (C(rds) - DB instances in O(region), C(s3)).
         type: list
         elements: str
         choices: [rds, s3]
@@ -170,11 +170,6 @@ actions:
 # before the vault is made under them (a vault's key is fixed for life).
 
 import re
-
-try:
-    import botocore
-except ImportError:
-    pass  # AnsibleAWSModule reports it
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.directfanz.launch.plugins.module_utils.plan import (
@@ -301,7 +296,11 @@ def rule_differences(existing, wanted):
     for field in ("TargetBackupVaultName", "ScheduleExpression", "ScheduleExpressionTimezone", "StartWindowMinutes",
                   "CompletionWindowMinutes", "DeleteAfterDays", "CopyActions"):
         if before[field] != after[field]:
-            out.append("%s %s -> %s" % (field, before[field], after[field]))
+            if field == "CopyActions":
+                out.append("copies %s -> %s" % tuple(", ".join("to %s kept %s days" % c for c in side) or "none"
+                                                     for side in (before[field], after[field])))
+            else:
+                out.append("%s %s -> %s" % (field, before[field], after[field]))
     return out
 
 
@@ -339,7 +338,8 @@ def key_problems(label, key, region):
     problems, warnings = [], []
     if key.get("KeyState") != "Enabled":
         problems.append("%s %s is %s; accepted: an enabled key" % (label, key["Arn"], key.get("KeyState")))
-    if key.get("KeySpec", "SYMMETRIC_DEFAULT") != "SYMMETRIC_DEFAULT" or key.get("KeyUsage", "ENCRYPT_DECRYPT") != "ENCRYPT_DECRYPT":
+    if (key.get("KeySpec", "SYMMETRIC_DEFAULT") != "SYMMETRIC_DEFAULT"
+            or key.get("KeyUsage", "ENCRYPT_DECRYPT") != "ENCRYPT_DECRYPT"):
         problems.append("%s %s is not a symmetric encryption key; accepted: SYMMETRIC_DEFAULT / ENCRYPT_DECRYPT"
                         % (label, key["Arn"]))
     if key.get("KeyManager") == "CUSTOMER" and key.get("Rotation") is False:
@@ -530,6 +530,28 @@ def read_selections(module, backup, plan_id):
         module.fail_json_aws(e, msg="Could not read the backup selections of plan %s" % plan_id)
 
 
+def make_selection(module, backup, step, real, selection, unverified):
+    """The create_selection step: CreateBackupSelection, or - when the endpoint does not implement it - nothing made,
+    said so: the step's action line is dropped, a warning names the selection, ``selection`` says not verified and
+    ``unverified`` names it. Returns the new selection's id (None when not made)."""
+    wanted = step["selection"]
+    try:
+        answer = backup.create_backup_selection(BackupPlanId=real(step["plan_id"]), BackupSelection=wanted)
+    except AWS_ERRORS as e:
+        if not unimplemented(e):
+            module.fail_json_aws(e, msg="Could not create backup selection %s" % wanted["SelectionName"])
+        texts, step["texts"] = step["texts"], []
+        module.warn("backup selection %s was NOT made: the endpoint does not implement %s (planned: %s)"
+                    % (wanted["SelectionName"], SELECTION_API, "; ".join(texts) or "its replacement"))
+        selection.update(id="", verified=False)
+        note = "backup selection %s (the endpoint does not implement %s)" % (wanted["SelectionName"], SELECTION_API)
+        if note not in unverified:
+            unverified.append(note)
+        return None
+    selection.update(id=answer["SelectionId"], verified=True)
+    return answer["SelectionId"]
+
+
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
@@ -612,24 +634,7 @@ def main():
             module.fail_json_aws(e, msg="Could not %s" % step["failure"])
 
     def create_selection(step, real):
-        wanted = step["selection"]
-        try:
-            answer = clients["backup"].create_backup_selection(BackupPlanId=real(step["plan_id"]), BackupSelection=wanted)
-        except AWS_ERRORS as e:
-            if unimplemented(e):
-                # Not made: its action line goes, a warning names it, the result says it is not verified.
-                texts = step["texts"]
-                step["texts"] = []
-                module.warn("backup selection %s was NOT made: the endpoint does not implement %s (%s)"
-                            % (wanted["SelectionName"], SELECTION_API, "; ".join(texts) or "replace"))
-                selection.update(id="", verified=False)
-                if not unverified:
-                    unverified.append("backup selection %s (the endpoint does not implement %s)"
-                                      % (wanted["SelectionName"], SELECTION_API))
-                return None
-            module.fail_json_aws(e, msg="Could not create backup selection %s" % wanted["SelectionName"])
-        selection.update(id=answer["SelectionId"], verified=True)
-        return answer["SelectionId"]
+        return make_selection(module, clients["backup"], step, real, selection, unverified)
 
     real = apply(module, plan, clients, handlers={"update_plan": update_plan, "create_selection": create_selection})
     plans = observed["plans"]

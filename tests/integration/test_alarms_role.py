@@ -106,10 +106,13 @@ def test_check_mode_with_a_new_threshold_reports_it_and_writes_nothing(built, tm
     assert run(built, tmp_path).rc == 0
     proxy = Recording(built["aws_endpoint_url"])
     try:
-        result = run(built, tmp_path, "--check", "--diff", via=proxy,
+        result = run(built, tmp_path, "--check", "--diff", "-v", via=proxy,
                      extra={"alarms_thresholds": {"alb_p95_seconds": 0.3}})
         assert result.rc == 0 and result.changed == 1, result.out
-        assert "update alarm directfanz-sandbox-ops-alb-p95-response-time (threshold 0.2 -> 0.3)" in result.out
+        text = " ".join(result.out.split())
+        # the description carries the threshold too; the dashboard's threshold line moves with it
+        assert "update alarm directfanz-sandbox-ops-alb-p95-response-time (description; threshold 0.2 -> 0.3)" in text
+        assert "update dashboard directfanz-sandbox-operations" in text and text.count("update alarm") == 1
         assert proxy.writes() == [], proxy.calls
     finally:
         proxy.close()
