@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ("route53_zone", "acm_wildcard", "network", "cloudfront_waf", "dns_records", "rds_pgbouncer", "elasticache",
-             "ecs_services")
+             "ecs_services", "backups", "alarms")
 BIN = Path(sys.executable).parent
 
 

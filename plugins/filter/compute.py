@@ -69,9 +69,10 @@ def execution_policy(secrets, region, account, log_group, repository_arn=None, k
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def task_policy(grants, region, bucket_arn=None):
+def task_policy(grants, region, bucket_arn=None, kms_key_arn=None):
     """The task role's inline policy from the service's grants, or None when it needs no AWS permission at all.
-    ``grants``: {"content_prefix": "uploads/"} - read/write objects under that prefix of the content bucket only."""
+    ``grants``: {"content_prefix": "uploads/"} - read/write objects under that prefix of the content bucket only,
+    and use its key (``kms_key_arn``, the data key) only through S3."""
     grants = grants or {}
     prefix = grants.get("content_prefix")
     if not prefix or not bucket_arn:
@@ -82,7 +83,8 @@ def task_policy(grants, region, bucket_arn=None):
          "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]},
         {"Sid": "ContentList", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
          "Condition": {"StringLike": {"s3:prefix": ["%s*" % prefix]}}},
-        {"Sid": "ContentKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*",
+        {"Sid": "ContentKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+         "Resource": kms_key_arn or "*",
          "Condition": {"StringEquals": {"kms:ViaService": "s3.%s.amazonaws.com" % region}}},
     ]}
 
@@ -110,7 +112,8 @@ def iam_policies(config, ctx):
         out.append({"role": names[svc]["execution"], "name": "%s-execution" % svc, "document": execution_policy(
             secrets.get(svc) or {}, ctx["region"], ctx["account"], log_group(ctx, svc),
             (repositories.get(svc) or {}).get("arn"), ctx.get("kms_key_arn") or None)})
-        document = task_policy(cfg.get("task_grants"), ctx["region"], ctx.get("content_bucket_arn"))
+        document = task_policy(cfg.get("task_grants"), ctx["region"], ctx.get("content_bucket_arn"),
+                               ctx.get("kms_key_arn") or None)
         if document:
             out.append({"role": names[svc]["task"], "name": "%s-task" % svc, "document": document})
     return out

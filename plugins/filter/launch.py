@@ -120,7 +120,7 @@ def platform_input_problems(settings):
     (a tag that is not latest, or a digest; the pooler's and the one-off task's by digest in production) and RDS's CA
     bundle present, the month's budget above 0. ``settings``: environment, images (service -> reference), services
     (the names that need one), digest_only (names that must be pinned by digest in production), ca_file,
-    ca_file_exists, monthly_budget (checked when given)."""
+    ca_file_exists, monthly_budget and dr_region/region (checked when given)."""
     problems = []
     production = settings.get("environment") == "production"
     images = dict(settings.get("images") or {})
@@ -137,6 +137,10 @@ def platform_input_problems(settings):
         elif production and name in (settings.get("digest_only") or []) and not DIGEST.search(image):
             problems.append("%s: %r is pinned by tag; accepted in production: <repository>@sha256:<64 hex digits>"
                             % (where, image))
+    if settings.get("dr_region") is not None and settings.get("dr_region") in ("", settings.get("region")):
+        problems.append("launch_dr_region %r is not accepted; accepted: a region other than the launch's own (%s), where "
+                        "backups are copied and the buckets replicated"
+                        % (settings.get("dr_region"), settings.get("region")))
     if "monthly_budget" in settings:
         try:
             budget = float(settings["monthly_budget"])

@@ -242,16 +242,17 @@ def load_balancer_alarms(lb, services, t, prefix):
             namespace=ns, metric_name="UnHealthyHostCount", dimensions=tg, stat="Maximum"))
         lines.append("target group %s: UnHealthyHostCount > 0, 3 of 5 min (notBreaching)" % group)
         owners = served_by.get(group) or []
-        floor_tasks = min((svc["min"] or svc["desired"]) for _, svc in owners) if owners else 0
+        floor_tasks = min((svc["min"] or svc["desired"]) for svc_name, svc in owners) if owners else 0
+        owner_names = ", ".join(svc_name for svc_name, svc in owners)
         if floor_tasks:
             alarms.append(_alarm(
                 "%salb-%s-healthy-hosts" % (prefix, short),
                 "Target group %s has fewer than %d healthy targets (the floor of service %s) for 5 minutes."
-                % (group, floor_tasks, ", ".join(n for n, _ in owners)),
+                % (group, floor_tasks, owner_names),
                 floor_tasks, "LessThanThreshold", "missing", 60, 5,
                 namespace=ns, metric_name="HealthyHostCount", dimensions=tg, stat="Minimum"))
             lines.append("target group %s: HealthyHostCount < %d (min tasks of %s), 5 of 5 min (missing: published"
-                         " every minute)" % (group, floor_tasks, ", ".join(n for n, _ in owners)))
+                         " every minute)" % (group, floor_tasks, owner_names))
     return alarms, lines
 
 
@@ -392,8 +393,8 @@ def cache_alarms(redis, t, prefix):
         alarms.append(_alarm(
             "%sredis-%s-engine-cpu" % (prefix, short),
             "Redis %s (%s) engine thread above %g%% CPU for 15 minutes: commands queue up. Look for slow commands"
-            " (SLOWLOG) or scale the node type (%s)." % (node["cluster"], role, t["redis_engine_cpu_percent"],
-                                                        redis.get("node_type")),
+            " (SLOWLOG) or scale the node type (%s)."
+            % (node["cluster"], role, t["redis_engine_cpu_percent"], redis.get("node_type")),
             t["redis_engine_cpu_percent"], "GreaterThanThreshold", "missing", 300, 3,
             namespace=ns, metric_name="EngineCPUUtilization", dimensions=dims, stat="Average"))
         alarms.append(_alarm(

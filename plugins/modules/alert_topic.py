@@ -51,7 +51,7 @@ options:
         (condition C(aws:SourceAccount)). The account's own principals keep the usual topic-owner actions.
     type: list
     elements: str
-    default: [events.amazonaws.com, cloudwatch.amazonaws.com]
+    default: [events.amazonaws.com, cloudwatch.amazonaws.com, budgets.amazonaws.com]
   event_rules:
     description:
       - EventBridge rules on the default event bus, each C(ENABLED) with exactly one target, the topic (target
@@ -267,7 +267,7 @@ from ansible_collections.directfanz.launch.plugins.module_utils.validation impor
 MANAGED_TAG = ("managed-by", "directfanz.launch")
 TARGET_ID = "alert-topic"
 PENDING = "PendingConfirmation"
-DEFAULT_PUBLISHERS = ["events.amazonaws.com", "cloudwatch.amazonaws.com"]
+DEFAULT_PUBLISHERS = ["events.amazonaws.com", "cloudwatch.amazonaws.com", "budgets.amazonaws.com"]
 # What SNS's own default topic policy lets the owning account do.
 OWNER_ACTIONS = ["SNS:AddPermission", "SNS:DeleteTopic", "SNS:GetTopicAttributes", "SNS:ListSubscriptionsByTopic",
                  "SNS:Publish", "SNS:RemovePermission", "SNS:SetTopicAttributes", "SNS:Subscribe"]

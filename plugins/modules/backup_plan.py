@@ -22,7 +22,7 @@ description:
     exists under another key is refused, never replaced.
   - A change of the plan is one C(UpdateBackupPlan) (the plan keeps its id and selections); a change of the selection
     is C(DeleteBackupSelection) + C(CreateBackupSelection), since AWS Backup has no update for selections.
-  - When the endpoint answers that it does not implement the selection API (moto: HTTP 500 for C(ListBackupSelections)
+  - When the endpoint answers that it does not implement the selection API (moto answers HTTP 500 to C(ListBackupSelections)
     and C(CreateBackupSelection)), the module says so in a warning naming what was not made or verified, returns
     RV(selection.verified=false) and never reports the selection as made.
 author: DirectFanz platform team (@directfanz)
@@ -149,9 +149,19 @@ plan_arn:
   returned: always
   type: str
 selection:
-  description: The selection - C(name), C(id) (empty when unknown), C(verified) (read back or created by AWS).
+  description: The backup selection.
   returned: always
   type: dict
+  contains:
+    name:
+      description: Its name.
+      type: str
+    id:
+      description: Its id; empty when it is not known (check mode, or an endpoint without the selection API).
+      type: str
+    verified:
+      description: True only when it was read back as wanted or made by AWS in this run.
+      type: bool
 unverified:
   description: What the endpoint did not let the module make or read back (empty on AWS).
   returned: always
@@ -409,8 +419,8 @@ def plan_backup(p, observed, ctx):
         changes.append("remove rules %s" % ", ".join(others))
     if changes:
         plan.add("update_plan", ["update backup plan %s (%s)" % (p["name"], "; ".join(changes))],
-                 failure="update backup plan %s" % p["name"], kwargs={"BackupPlanId": existing["BackupPlanId"],
-                                                                     "BackupPlan": document})
+                 failure="update backup plan %s" % p["name"],
+                 kwargs={"BackupPlanId": existing["BackupPlanId"], "BackupPlan": document})
     missing = dict((k, v) for k, v in tags.items() if existing.get("Tags", {}).get(k) != v)
     if missing:
         plan.call("backup", "tag_resource", ["tag backup plan %s (%s)" % (p["name"], ", ".join(sorted(missing)))],
@@ -429,8 +439,8 @@ def plan_backup(p, observed, ctx):
     elif selection_view(found) != selection_view(wanted_selection):
         what = [field for field, value in selection_view(wanted_selection).items() if selection_view(found)[field] != value]
         plan.call("backup", "delete_backup_selection",
-                  ["replace backup selection %s (%s; selections cannot be updated)" % (wanted_selection["SelectionName"],
-                                                                                     ", ".join(what))],
+                  ["replace backup selection %s (%s; selections cannot be updated)"
+                   % (wanted_selection["SelectionName"], ", ".join(what))],
                   "delete backup selection %s" % wanted_selection["SelectionName"],
                   BackupPlanId=existing["BackupPlanId"], SelectionId=found["SelectionId"])
         plan.add("create_selection", [], plan_id=existing["BackupPlanId"], selection=wanted_selection)
@@ -557,10 +567,10 @@ def main():
         argument_spec=dict(
             name=dict(type="str", required=True),
             vault_name=dict(type="str", required=True),
-            kms_key=dict(type="str", required=True),
+            kms_key=dict(type="str", required=True, no_log=False),
             dr_region=dict(type="str", required=True),
             dr_vault_name=dict(type="str"),
-            dr_kms_key=dict(type="str", required=True),
+            dr_kms_key=dict(type="str", required=True, no_log=False),
             rule_name=dict(type="str", default="daily"),
             schedule=dict(type="str", default="cron(0 5 ? * * *)"),
             start_window_minutes=dict(type="int", default=60),
@@ -615,8 +625,8 @@ def main():
 
     unverified = []
     if observed["selections"] is None:
-        unverified.append("backup selection %s (the endpoint does not implement %s)" % (p["selection"]["name"],
-                                                                                       SELECTION_API))
+        unverified.append("backup selection %s (the endpoint does not implement %s)"
+                          % (p["selection"]["name"], SELECTION_API))
     # verified: read back as wanted, or made by AWS in this run (never in check mode, never when the endpoint lacks it)
     selection = {"name": p["selection"]["name"], "id": "", "verified": False}
     found = (observed["selections"] or {}).get(p["selection"]["name"])
@@ -640,9 +650,12 @@ def main():
     plans = observed["plans"]
     plan_ids = [s.get("out") for s in plan.steps if s["op"] == "create_backup_plan"]
     plan_id = real(plan_ids[0]) if plan_ids else plans[0]["BackupPlanId"]
-    plan_arn = plans[0]["BackupPlanArn"] if plans else (
-        "" if module.check_mode else "arn:%s:backup:%s:%s:backup-plan:%s" % (ctx["partition"], region, ctx["account"],
-                                                                              plan_id))
+    if plans:
+        plan_arn = plans[0]["BackupPlanArn"]
+    elif module.check_mode:
+        plan_arn = ""
+    else:
+        plan_arn = "arn:%s:backup:%s:%s:backup-plan:%s" % (ctx["partition"], region, ctx["account"], plan_id)
     finish(module, plan, diff, vault_arn=vault_arn(ctx, region, p["vault_name"]),
            dr_vault_arn=vault_arn(ctx, dr_region, p["dr_vault_name"]), plan_id=plan_id, plan_arn=plan_arn,
            selection=selection, unverified=unverified)

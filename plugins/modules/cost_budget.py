@@ -16,7 +16,7 @@ description:
     per listed threshold (C(ACTUAL) or C(FORECASTED) spend above a percentage of the limit), each sent to the listed
     e-mail addresses and, optionally, to an SNS topic (whose policy must let C(budgets.amazonaws.com) publish).
   - Everything is read first and planned before the first write; a second run with the same input changes nothing.
-  - A changed limit, period or unit is a delete and a create of the budget (AWS keeps no history a budget needs:
+  - A changed limit, period or unit is a delete and a create of the budget (AWS keeps no history a budget needs -
     its spend is computed from the bill). The notifications' alert state starts over then, so a threshold already
     crossed this period alerts again. Notifications are created and deleted one by one; the subscribers of a kept
     notification are added and removed one by one.
@@ -79,8 +79,10 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
+    description: Reads the budget and its notifications and returns the planned RV(actions); changes nothing.
   diff_mode:
     support: full
+    description: The budget's limit, period and notifications (with their subscribers where readable), before and after.
 """
 
 EXAMPLES = r"""
@@ -324,8 +326,9 @@ def read(module, client, account, name):
     for notif in page.get("Notifications") or []:
         try:
             # not retried: an unimplemented operation would be retried for minutes as a 5xx
-            subs = client.describe_subscribers_for_notification(AccountId=account, BudgetName=name,
-                                                                 Notification=notif, MaxResults=100)["Subscribers"]
+            answer = client.describe_subscribers_for_notification(AccountId=account, BudgetName=name,
+                                                                  Notification=notif, MaxResults=100)
+            subs = answer["Subscribers"]
         except botocore.exceptions.ClientError as e:
             if not unimplemented(e):
                 module.fail_json_aws(e, msg="Could not read the subscribers of %s of budget %s" % (label(notif), name))

@@ -18,9 +18,9 @@ description:
     in place with C(UpdateHealthCheck); one whose type or request interval differs (Route 53 cannot change them) is
     replaced - deleted and created, which the plan says. Checks this module made (tag C(managed-by=directfanz.launch)
     and the O(prefix)) that are no longer listed are deleted when O(purge) is true.
-  - Route 53's default checker regions are used (no C(Regions)): every region checks, and a custom list could not be
+  - Route 53's default checker regions are used (no C(Regions)) - every region checks, and a custom list could not be
     verified against the sandbox (moto forgets C(Regions) on C(UpdateHealthCheck)).
-  - moto does not evaluate health checks (it answers every status request with success): the configuration is what
+  - moto does not evaluate health checks (it answers every status request with success), so the configuration is what
     the sandbox verifies.
 author: DirectFanz platform team (@directfanz)
 options:
@@ -77,8 +77,10 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
+    description: Reads every health check and its tags and returns the planned RV(actions); changes nothing.
   diff_mode:
     support: full
+    description: Each check of the prefix (its settings), before and after.
 """
 
 EXAMPLES = r"""
@@ -218,8 +220,8 @@ def read(module, client):
     checks = []
     marker = None
     while True:
-        page = aws_read(module, client, "list health checks", "list_health_checks", **({"Marker": marker} if marker
-                                                                                     else {}))
+        paging = {"Marker": marker} if marker else {}
+        page = aws_read(module, client, "list health checks", "list_health_checks", **paging)
         checks.extend(page.get("HealthChecks") or [])
         if not page.get("IsTruncated"):
             break

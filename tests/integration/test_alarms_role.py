@@ -24,6 +24,7 @@ PLAY = """
   module_defaults:
     directfanz.launch.alarm_targets: "{{ launch_aws_module_defaults }}"
     directfanz.launch.cloudwatch_alarms: "{{ launch_aws_module_defaults }}"
+    directfanz.launch.cloudfront_metrics: "{{ launch_aws_module_defaults }}"
   tasks:
     - name: Keep the alarms and the dashboard
       ansible.builtin.import_role:

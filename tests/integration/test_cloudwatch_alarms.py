@@ -6,7 +6,7 @@ dashboard is one PutDashboard, bad input makes no call at all. moto stores alarm
 import json
 
 from conftest import aws_client as client
-from conftest import module
+from conftest import Recorder, module
 
 PREFIX = "directfanz-ops-"
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:directfanz-alerts"
@@ -92,7 +92,7 @@ def test_a_changed_alarm_is_one_put_and_a_removed_one_is_one_delete(fresh, recor
     cw.put_metric_alarm(AlarmName="directfanz-web-spike", Namespace="AWS/ECS", MetricName="CPUUtilization",
                         Statistic="Average", Period=60, EvaluationPeriods=1, Threshold=90,
                         ComparisonOperator="GreaterThanThreshold")
-    rc, out, _ = alarms_module(fresh)
+    rc, out, unused = alarms_module(fresh)
     assert rc == 0, out
     rc, out, changed = alarms_module(fresh, alarms=[plain(threshold=90), p95(), math()], via=recorder)
     assert rc == 0 and changed["actions"] == ["update alarm directfanz-ops-rds-cpu (threshold 80.0 -> 90.0)"], out
@@ -111,7 +111,7 @@ def test_a_changed_alarm_is_one_put_and_a_removed_one_is_one_delete(fresh, recor
 
 
 def test_a_changed_dashboard_is_one_put(fresh, recorder):
-    rc, out, _ = alarms_module(fresh)
+    rc, out, unused = alarms_module(fresh)
     assert rc == 0, out
     body = {"widgets": BODY["widgets"] + [{"type": "text", "x": 0, "y": 1, "width": 24, "height": 1,
                                            "properties": {"markdown": "## Cache"}}]}
@@ -121,11 +121,10 @@ def test_a_changed_dashboard_is_one_put(fresh, recorder):
 
 
 def test_missing_tags_on_an_existing_alarm_are_added_with_one_call(fresh, recorder):
-    rc, out, _ = alarms_module(fresh, alarms=[plain()], dashboard=None)
+    rc, out, unused = alarms_module(fresh, alarms=[plain()], dashboard=None)
     assert rc == 0, out
-    rc, out, result = alarms_module(fresh, alarms=[plain()], dashboard=None, tags={"project": "directfanz",
-                                                                                     "environment": "sandbox"},
-                                    via=recorder)
+    tags = {"project": "directfanz", "environment": "sandbox"}
+    rc, out, result = alarms_module(fresh, alarms=[plain()], dashboard=None, tags=tags, via=recorder)
     assert rc == 0 and result["actions"] == ["tag alarm directfanz-ops-rds-cpu (environment=sandbox)"], out
     assert recorder.writes() == ["TagResource"], recorder.calls
 
@@ -140,3 +139,75 @@ def test_bad_input_fails_before_any_call(fresh, recorder):
                  "does not start with the prefix 'directfanz-ops-'", "nothing was read or changed"):
         assert text in result["msg"], result["msg"]
     assert alarms_in(fresh) == {}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# cloudfront_metrics: moto 5.2.5 has no monitoring subscriptions, so AWS's answers are canned by the proxy (the
+# shapes of the CloudFront API reference); the sandbox's bare 404 is the "unsupported" case.
+
+NS = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
+SUBSCRIPTION = ('<?xml version="1.0" encoding="UTF-8"?><MonitoringSubscription xmlns="%s">'
+                '<RealtimeMetricsSubscriptionConfig><RealtimeMetricsSubscriptionStatus>%%s</RealtimeMetricsSubscriptionStatus>'
+                '</RealtimeMetricsSubscriptionConfig></MonitoringSubscription>' % NS)
+NO_SUBSCRIPTION = ('<?xml version="1.0"?><ErrorResponse xmlns="%s"><Error><Type>Sender</Type>'
+                   '<Code>NoSuchMonitoringSubscription</Code><Message>none</Message></Error>'
+                   '<RequestId>r</RequestId></ErrorResponse>' % NS)
+
+
+class CloudFrontAws(Recorder):
+    """AWS's monitoring-subscription API for one distribution, answered by the proxy; requests named by method."""
+
+    def __init__(self, upstream, status=None):
+        super().__init__(upstream)
+        self.status = status
+
+    def canned(self, method, path, name, body):
+        if "/monitoring-subscription" not in path:
+            return None
+        self.calls[-1] = {"GET": "GetMonitoringSubscription", "POST": "CreateMonitoringSubscription",
+                          "DELETE": "DeleteMonitoringSubscription"}[method]
+        xml = [("Content-Type", "text/xml")]
+        if method == "POST":
+            self.status = "Enabled" if b"<RealtimeMetricsSubscriptionStatus>Enabled" in body else "Disabled"
+        elif method == "DELETE":
+            self.status = None
+            return 200, xml, b""
+        if self.status is None:
+            return 404, xml, NO_SUBSCRIPTION.encode()
+        return 200, xml, (SUBSCRIPTION % self.status).encode()
+
+
+def metrics_module(sandbox, proxy, *flags, **args):
+    params = dict({"distribution_id": "E1ABCDEF2GHIJK", "region": "us-east-1", "endpoint_url": proxy.url,
+                   "access_key": "testing", "secret_key": sandbox["aws_secret_key"]}, **args)
+    return module("cloudfront_metrics", params, *flags, env={"AWS_ENDPOINT_URL": proxy.url})
+
+
+def test_additional_metrics_are_enabled_once_and_check_mode_writes_nothing(fresh):
+    proxy = CloudFrontAws(fresh["aws_endpoint_url"])
+    try:
+        rc, out, check = metrics_module(fresh, proxy, "--check", "--diff")
+        assert rc == 0 and check["changed"] and proxy.calls == ["GetMonitoringSubscription"], out
+        assert check["diff"] == {"before": {"additional_metrics": "Disabled"}, "after": {"additional_metrics": "Enabled"}}
+        rc, out, first = metrics_module(fresh, proxy)
+        assert rc == 0 and first["actions"] == ["enable the additional metrics of distribution E1ABCDEF2GHIJK"], out
+        assert proxy.status == "Enabled"
+        proxy.calls.clear()
+        rc, out, second = metrics_module(fresh, proxy)
+        assert rc == 0 and not second["changed"] and proxy.calls == ["GetMonitoringSubscription"], out
+        rc, out, off = metrics_module(fresh, proxy, additional_metrics=False)
+        assert rc == 0 and off["changed"] and proxy.calls[-1] == "DeleteMonitoringSubscription" and proxy.status is None
+    finally:
+        proxy.close()
+
+
+def test_an_endpoint_without_monitoring_subscriptions_is_reported_not_failed(fresh, recorder):
+    rc, out, result = metrics_module(fresh, recorder)  # moto itself: a bare 404
+    assert rc == 0 and not result["changed"] and result["unsupported"] is True, out
+    assert any("does not implement CloudFront monitoring subscriptions" in w for w in result.get("warnings", [])), out
+    assert recorder.calls == ["?"], recorder.calls  # the one GET (the recorder does not name CloudFront's REST calls)
+
+
+def test_a_bad_distribution_id_is_refused_before_any_call(fresh, recorder):
+    rc, out, result = metrics_module(fresh, recorder, distribution_id="not an id")
+    assert rc != 0 and recorder.calls == [] and "accepted: a CloudFront distribution id" in result["msg"], out

@@ -59,7 +59,7 @@ def test_one_run_makes_them_and_a_second_writes_nothing(fresh, recorder):
 
 def test_a_changed_path_is_updated_in_place_and_a_changed_interval_replaces_the_check(fresh, recorder):
     assert checks(fresh)[0] == 0
-    before = {n: c for n, c in configs(fresh).items()}
+    before = configs(fresh)
     changed = [dict(CHECKS[0], path="/status"), dict(CHECKS[1], request_interval=10), CHECKS[2]]
     rc, out, result = checks(fresh, via=recorder, checks=changed)
     assert rc == 0, out

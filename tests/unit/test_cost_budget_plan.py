@@ -41,8 +41,8 @@ def test_a_new_period_is_a_delete_and_a_create_with_every_notification():
     plan = M.plan_budget(params(time_unit="QUARTERLY"), observed(None), "123456789012")
     assert [s["op"] for s in plan.steps] == ["delete_budget", "create_budget"]
     create = plan.steps[1]["kwargs"]
-    assert create["Budget"]["TimeUnit"] == "QUARTERLY" and create["Budget"]["BudgetLimit"] == {"Amount": "500",
-                                                                                                "Unit": "USD"}
+    assert create["Budget"]["TimeUnit"] == "QUARTERLY"
+    assert create["Budget"]["BudgetLimit"] == {"Amount": "500", "Unit": "USD"}
     assert create["NotificationsWithSubscribers"][0]["Subscribers"][-1] == {"SubscriptionType": "SNS", "Address": TOPIC}
 
 

@@ -29,3 +29,10 @@ def test_the_months_budget_must_be_set():
     for bad in (0, "", None, "-1"):
         assert platform_input_problems(dict(settings, monthly_budget=bad)) == [
             "launch_monthly_budget %r is not accepted; accepted: the month's cost limit in USD, above 0" % (bad,)]
+
+
+def test_the_dr_region_must_differ_from_the_launchs():
+    settings = {"environment": "sandbox", "services": [], "ca_file": "/x", "ca_file_exists": True, "region": "us-east-1"}
+    assert platform_input_problems(dict(settings, dr_region="us-west-2")) == []
+    assert platform_input_problems(dict(settings, dr_region="us-east-1"))[0].startswith(
+        "launch_dr_region 'us-east-1' is not accepted; accepted: a region other than the launch's own (us-east-1)")

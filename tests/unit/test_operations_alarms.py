@@ -91,8 +91,8 @@ def test_healthy_hosts_floor_is_the_minimum_tasks_of_the_service_behind_the_targ
     alarms = by_name(derive())
     assert alarms["df-ops-alb-web-healthy-hosts"]["threshold"] == 2
     assert alarms["df-ops-alb-api-healthy-hosts"]["comparison"] == "LessThanThreshold"
-    assert alarms["df-ops-alb-web-unhealthy-hosts"]["dimensions"] == {"TargetGroup": "targetgroup/df-web/1",
-                                                                     "LoadBalancer": "app/df-alb/abc"}
+    wanted = {"TargetGroup": "targetgroup/df-web/1", "LoadBalancer": "app/df-alb/abc"}
+    assert alarms["df-ops-alb-web-unhealthy-hosts"]["dimensions"] == wanted
 
 
 def test_latency_goal_and_cache_hit_requirement():
@@ -321,7 +321,7 @@ def test_a_changed_alarm_is_one_put_naming_the_difference():
     p = params(spec(), spec(name="df-ops-y"))
     observed = observed_after(p)
     changed = params(spec(threshold=90.0), spec(name="df-ops-y"))
-    plan, _ = M.plan_alarms(changed, observed)
+    plan, unused = M.plan_alarms(changed, observed)
     assert [s["op"] for s in plan.steps] == ["put_metric_alarm"]
     assert plan.actions == ["update alarm df-ops-x (threshold 80.0 -> 90.0)"]
     assert "Tags" not in plan.steps[0]["kwargs"]  # PutMetricAlarm ignores tags on an update
@@ -333,7 +333,7 @@ def test_removed_alarms_are_one_delete_and_purge_false_keeps_them():
     plan, gone = M.plan_alarms(params(spec()), observed)
     assert [s["op"] for s in plan.steps] == ["delete_alarms"] and gone == ["df-ops-y", "df-ops-z"]
     assert plan.steps[0]["kwargs"] == {"AlarmNames": ["df-ops-y", "df-ops-z"]}
-    kept, _ = M.plan_alarms(params(spec(), purge=False), observed)
+    kept, unused = M.plan_alarms(params(spec(), purge=False), observed)
     assert kept.steps == []
 
 
@@ -348,7 +348,7 @@ def test_missing_tags_on_an_existing_alarm_are_added_not_replaced():
     p = params()
     observed = observed_after(p)
     observed["tags"]["df-ops-x"] = {"managed-by": "directfanz.launch", "owner": "someone"}
-    plan, _ = M.plan_alarms(p, observed)
+    plan, unused = M.plan_alarms(p, observed)
     assert [s["op"] for s in plan.steps] == ["tag_resource"]
     assert plan.steps[0]["kwargs"]["Tags"] == [{"Key": "project", "Value": "df"}]
 
@@ -357,7 +357,7 @@ def test_a_changed_dashboard_is_put_and_an_equal_one_is_not():
     body = {"widgets": [{"type": "text", "x": 0, "y": 0, "width": 24, "height": 1, "properties": {"markdown": "a"}}]}
     p = params(dashboard={"name": "ops", "body": json.dumps(body)})
     observed = observed_after(p, dashboard=None)
-    plan, _ = M.plan_alarms(p, observed)
+    plan, unused = M.plan_alarms(p, observed)
     assert plan.actions == ["create dashboard ops"]
     observed["dashboard"] = json.dumps(body, indent=2, sort_keys=False)
     assert M.plan_alarms(p, observed)[0].steps == []
@@ -378,3 +378,20 @@ def test_treat_missing_data_default_and_datapoints_default_compare_equal():
 def test_the_period_rule():
     assert [M.period_problem(p) is None for p in (10, 30, 60, 300, 3600, 20, 45, 90, 0)] == [
         True, True, True, True, True, False, False, False, False]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# cloudfront_metrics: the plan
+
+
+def test_additional_metrics_plan():
+    from ansible_collections.directfanz.launch.plugins.modules import cloudfront_metrics as C
+
+    assert [s["op"] for s in C.plan_metrics("E1", True, None).steps] == ["create_monitoring_subscription"]
+    assert [s["op"] for s in C.plan_metrics("E1", True, "Disabled").steps] == ["create_monitoring_subscription"]
+    assert C.plan_metrics("E1", True, "Enabled").steps == []
+    assert [s["op"] for s in C.plan_metrics("E1", False, "Enabled").steps] == ["delete_monitoring_subscription"]
+    assert C.plan_metrics("E1", False, None).steps == []
+    create = C.plan_metrics("E1", True, None).steps[0]["kwargs"]
+    assert create["MonitoringSubscription"] == {"RealtimeMetricsSubscriptionConfig": {
+        "RealtimeMetricsSubscriptionStatus": "Enabled"}}
