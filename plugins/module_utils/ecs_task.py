@@ -17,7 +17,9 @@ import json
 import re
 from typing import Optional
 
-from ansible_collections.directfanz.launch.plugins.module_utils.ecs import image_problem
+from ansible_collections.directfanz.launch.plugins.module_utils.ecs import (
+    ENV_NAME, FARGATE_SIZES, LOG_GROUP, PLACEHOLDER, RETENTION_DAYS, ROLE_ARN, SECRET_ARN, SECRET_VALUES, SECRET_WORDS,
+    image_problem)
 from ansible_collections.directfanz.launch.plugins.module_utils.plan import Plan
 
 MANAGED_TAG = ("managed-by", "directfanz.launch")
@@ -33,35 +35,11 @@ SCRATCH_VOLUME = "scratch"
 MAX_DEFINITION_BYTES = 65536
 MAX_USER_TAGS = 50 - 1 - len(RECORD_TAGS)
 
-FARGATE_SIZES = {
-    256: [512, 1024, 2048],
-    512: list(range(1024, 4097, 1024)),
-    1024: list(range(2048, 8193, 1024)),
-    2048: list(range(4096, 16385, 1024)),
-    4096: list(range(8192, 30721, 1024)),
-    8192: list(range(16384, 61441, 4096)),
-    16384: list(range(32768, 122881, 8192)),
-}
-RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 # The family and the task's startedBy (letters, digits, hyphens, underscores; startedBy allows 128).
 JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 CLUSTER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:\d{12}:secret:|ssm:[a-z0-9-]+:\d{12}:parameter/)\S+$")
-LOG_GROUP = re.compile(r"^[.\-_/#A-Za-z0-9]{1,512}$")
 SUBNET = re.compile(r"^subnet-[0-9a-f]+$")
 SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]+$")
-# What an earlier module answers in check mode for something it would make ("(new subnet x)").
-PLACEHOLDER = re.compile(r"^\(new [^()]+\)$")
-SECRET_WORDS = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL|PRIVATE|(^|_)KEY($|_)|APIKEY|ACCESSKEY")
-SECRET_VALUES = (
-    ("a Stripe key", re.compile(r"^(sk|rk|pk)_(live|test)_|^whsec_")),
-    ("an AWS access key id", re.compile(r"(^|[^A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}($|[^A-Z0-9])")),
-    ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
-    ("a URL with a password", re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:\s]*:[^/@\s]+@")),
-    ("a JSON web token", re.compile(r"^eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.")),
-)
 
 
 # ---------------------------------------------------------------------------------------------------------------

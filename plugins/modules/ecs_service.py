@@ -376,44 +376,20 @@ import re
 import time
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.directfanz.launch.plugins.module_utils.ecs import image_problem, wait_for
+from ansible_collections.directfanz.launch.plugins.module_utils.ecs import (
+    ENV_NAME, FARGATE_SIZES, LOG_GROUP, PLACEHOLDER, RETENTION_DAYS, ROLE_ARN, SECRET_ARN, SECRET_VALUES, SECRET_WORDS,
+    image_problem, wait_for)
 from ansible_collections.directfanz.launch.plugins.module_utils.plan import (
     Plan, apply, aws_call, aws_pages, aws_read, finish, refuse, retrying_client)
 
 MANAGED_TAG = ("managed-by", "directfanz.launch")
 CONFIG_LABEL = "LAUNCH_CONFIG_VERSION"
-# Fargate's task sizes: CPU units -> the memory values (MiB) it accepts.
-FARGATE_SIZES = {
-    256: [512, 1024, 2048],
-    512: list(range(1024, 4097, 1024)),
-    1024: list(range(2048, 8193, 1024)),
-    2048: list(range(4096, 16385, 1024)),
-    4096: list(range(8192, 30721, 1024)),
-    8192: list(range(16384, 61441, 4096)),
-    16384: list(range(32768, 122881, 8192)),
-}
-RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:\d{12}:secret:|ssm:[a-z0-9-]+:\d{12}:parameter/)\S+$")
 TARGET_GROUP_ARN = re.compile(r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:"
                               r"targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]+$")
-LOG_GROUP = re.compile(r"^[.\-_/#A-Za-z0-9]{1,512}$")
-# What an earlier module answers in check mode for something it would make ("(new target group x)").
-PLACEHOLDER = re.compile(r"^\(new [^()]+\)$")
 PLACEHOLDER_PART = re.compile(r"\(new [^()]+\)")
 NAMESPACE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
-# What an environment name or value must not look like: secrets belong in `secrets`.
-SECRET_WORDS = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL|PRIVATE|(^|_)KEY($|_)|APIKEY|ACCESSKEY")
-SECRET_VALUES = (
-    ("a Stripe key", re.compile(r"^(sk|rk|pk)_(live|test)_|^whsec_")),
-    ("an AWS access key id", re.compile(r"(^|[^A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}($|[^A-Z0-9])")),
-    ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
-    ("a URL with a password", re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:\s]*:[^/@\s]+@")),
-    ("a JSON web token", re.compile(r"^eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.")),
-)
 ULIMITS = ("core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio",
            "rttime", "sigpending", "stack")
 # The fields of UpdateService we compare; the names are the API's.
