@@ -99,7 +99,7 @@ def main() -> int:
         ("unit", lambda: run("unit", [sys.executable, "-m", "pytest", "-q", "tests/unit"])),
     ]
     parallel = [("integration", lambda files=files, i=i: run("integration %d" % i, [
-        sys.executable, "-m", "pytest", "-q", *files])) for i, files in
+        sys.executable, "-m", "pytest", "-q", "--durations=25", *files])) for i, files in
         enumerate(shards(int(os.environ.get("LAUNCH_TEST_SHARDS", "2"))), 1)]
     parallel += [
         ("molecule", molecule),
