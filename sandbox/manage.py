@@ -172,7 +172,23 @@ def up(args: argparse.Namespace) -> int:
     from sandbox import pki
 
     ca_file = pki.make_ca(STATE_DIR / "pki", f"{domain} sandbox CA")
-    state.update(aws_endpoint_url=aws_url, hostinger_api_url=sim_url, hostinger_api_token=token,
+    # Real PostgreSQL following moto's RDS instances and snapshots (the restore drill checks data), when installed.
+    from sandbox import rds_standin
+
+    standin = None
+    standin_file = STATE_DIR / "rds_standin.json"
+    standin_file.unlink(missing_ok=True)
+    if not rds_standin.missing_programs():
+        procs.append(start("rds_standin", [sys.executable, "-m", "sandbox.rds_standin", "--aws-endpoint", aws_url,
+                                           "--ca-dir", str(STATE_DIR / "pki"), "--state-file", str(standin_file)],
+                           "sandbox.rds_standin", STATE_DIR / "rds_standin.log"))
+        (STATE_DIR / "endpoints.json").write_text(json.dumps(state, indent=2))
+        wait_until(standin_file.exists, "RDS stand-in (PostgreSQL)")
+        standin = {"dns_server": json.loads(standin_file.read_text())["dns_server"], "state_file": str(standin_file)}
+    else:
+        print("sandbox: no RDS stand-in (PostgreSQL not installed; `make system-deps` as root): the restore drill"
+              " cannot check data")
+    state.update(rds_standin=standin, aws_endpoint_url=aws_url, hostinger_api_url=sim_url, hostinger_api_token=token,
                  dns_servers=[dns_server], aws_access_key=DUMMY_KEY, aws_secret_key=secret_key, dns_world=world,
                  ca_file=str(ca_file))
     (STATE_DIR / "endpoints.json").write_text(json.dumps(state, indent=2))
@@ -207,7 +223,7 @@ def down(args: argparse.Namespace) -> int:
     for p in procs:
         if alive(p["pid"]):
             os.killpg(p["pid"], signal.SIGKILL)
-    for name in ("endpoints.json", "env", "hostinger.port", "dns.port", "dns_world.json"):
+    for name in ("endpoints.json", "env", "hostinger.port", "dns.port", "dns_world.json", "rds_standin.json"):
         (STATE_DIR / name).unlink(missing_ok=True)
     shutil.rmtree(STATE_DIR / "pki", ignore_errors=True)
     print(f"sandbox: stopped {len(procs)} process(es)" if procs else "sandbox: nothing was running")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ("route53_zone", "acm_wildcard", "network", "cloudfront_waf", "dns_records", "rds_pgbouncer", "elasticache",
-             "ecs_services", "backups", "alarms")
+             "ecs_services", "backups", "alarms", "security_baseline")
 BIN = Path(sys.executable).parent
 
 
@@ -43,13 +43,19 @@ def run(name: str, argv: list[str], env: dict[str, str] | None = None) -> tuple[
 
 # The DNS lab (tests/dnslab) binds fixed addresses in 127.53.0.0/16: the files that use it share one shard.
 LAB_FILES = ("test_dnslab.py", "test_dns_propagation.py", "test_dns_zone_compare.py")
+# The operations roles' tests share one site.yml build (conftest's site_without_operations) while they run one after
+# the other: one shard, this order (the tests that reset the sandbox come last within each file).
+SITE_FILES = ("test_security_baseline_role.py", "test_launch_policies_lint.py", "test_backup_role.py",
+              "test_alarms_role.py")
 
 
 def shards(count: int) -> list[list[str]]:
     """The integration test files dealt into ``count`` shards of about equal weight (file size stands for run
     time: the big files are the ones that run many playbooks); the DNS lab's files stay together."""
     files = sorted((ROOT / "tests" / "integration").glob("test_*.py"))
-    units = [[f] for f in files if f.name not in LAB_FILES] + [[f for f in files if f.name in LAB_FILES]]
+    grouped = LAB_FILES + SITE_FILES
+    units = [[f] for f in files if f.name not in grouped] + [[f for f in files if f.name in LAB_FILES]]
+    units.append(sorted((f for f in files if f.name in SITE_FILES), key=lambda f: SITE_FILES.index(f.name)))
     units = sorted((u for u in units if u), key=lambda u: -sum(f.stat().st_size for f in u))
     out: list[list[str]] = [[] for unused in range(max(1, count))]
     weight = [0] * len(out)

@@ -17,7 +17,7 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.directfanz.launch.plugins.module_utils import scram
+from ansible_collections.directfanz.launch.plugins.module_utils import kms_policy, scram
 
 DOCUMENTATION = r"""
 name: pgbouncer_pools
@@ -436,6 +436,35 @@ def pgbouncer_auth_template(app_user):
     return json.dumps({"userlist": '"%s" "${verifier}"\n' % user, "verifier": "${verifier}"}, sort_keys=True)
 
 
+def data_key_policy(account, region, partition="aws"):
+    """The data key's policy (module_utils/kms_policy.py): administration by name, use only through RDS,
+    ElastiCache, Secrets Manager and S3 in the key's region - instead of KMS's default ``kms:*`` for the account."""
+    account = str(account or "")
+    if not re.match(r"^[0-9]{12}$", account):
+        raise AnsibleFilterError("data_key_policy needs the 12-digit AWS account id, got %r (preflight reads it with"
+                                 " STS; set launch_aws_account_id)" % account)
+    if not re.match(r"^[a-z]{2}(-[a-z]+)+-[0-9]$", str(region or "")):
+        raise AnsibleFilterError("data_key_policy needs the key's region (for example eu-west-1), got %r" % region)
+    return kms_policy.data_key_policy(account, region, partition)
+
+
+def operations_key_policy(account, region, name, partition="aws", log_group_patterns=None, publishers=None):
+    """The operations key's policy (module_utils/kms_policy.py): administration by name, CloudWatch Logs for the
+    launch's log groups, the alert publishers and the account (through SNS) for the launch's topics - the key of the
+    administrators' topic and of the log groups in one region (docs/security-baseline.md, "The operations key")."""
+    account = str(account or "")
+    if not re.match(r"^[0-9]{12}$", account):
+        raise AnsibleFilterError("operations_key_policy needs the 12-digit AWS account id, got %r (preflight reads it"
+                                 " with STS; set launch_aws_account_id)" % account)
+    if not re.match(r"^[a-z]{2}(-[a-z]+)+-[0-9]$", str(region or "")):
+        raise AnsibleFilterError("operations_key_policy needs the key's region (for example eu-west-1), got %r" % region)
+    if not re.match(r"^[a-z0-9][a-z0-9-]{0,62}$", str(name or "")):
+        raise AnsibleFilterError("operations_key_policy needs the launch's name (lower-case letters, digits and"
+                                 " hyphens, such as directfanz), got %r" % name)
+    return kms_policy.operations_key_policy(account, region, name, partition, log_group_patterns,
+                                            kms_policy.ALERT_PUBLISHERS if publishers is None else publishers)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -445,4 +474,6 @@ class FilterModule(object):
             "pgbouncer_auth_template": pgbouncer_auth_template,
             "scram_sha256_verifier": scram_sha256_verifier,
             "rds_default_max_connections": lambda instance_class: rds_default_max_connections(instance_class)[0],
+            "data_key_policy": data_key_policy,
+            "operations_key_policy": operations_key_policy,
         }

@@ -51,6 +51,9 @@ ACCEPTED_FINDINGS = {
         " unmanageable (KMS's lockout safety check refuses such a policy)"),
     ("PERMISSIONS_MANAGEMENT_ACTIONS", "kms:revokegrant"): (
         ("key",), "key administrators must be able to revoke grants that services made on the key"),
+    ("PERMISSIONS_MANAGEMENT_ACTIONS", "kms:creategrant"): (
+        ("key",), "RDS, ElastiCache and AWS Backup hold a grant per instance, cluster or copy job on the data key; the"
+        " data key allows it only with kms:GrantIsForAWSResource and through those services (kms_policy.py)"),
 }
 
 KINDS = ("identity", "trust", "resource", "key")
@@ -100,6 +103,12 @@ def own_rule(document, kind, name=""):
             if everyone and not statement.get("Condition"):
                 problems.append("%s: allows every principal (\"*\") without a condition; accepted: named principals or"
                                 " a condition such as aws:SourceAccount / kms:CallerAccount" % label)
+        grants = [a for a in actions if a.lower() in ("kms:creategrant", "kms:*", "*")]
+        bools = dict((k.lower(), str(v).lower()) for k, v in ((statement.get("Condition") or {}).get("Bool") or {}).items())
+        if grants and not broad and bools.get("kms:grantisforawsresource") != "true":
+            problems.append("%s: allows kms:CreateGrant without the condition kms:GrantIsForAWSResource = true (anyone"
+                            " allowed could grant themselves use of the key); accepted: that condition, so only AWS"
+                            " services make grants for their own resources" % label)
     return problems
 
 

@@ -15,8 +15,9 @@ services' auto-scaling targets, the web ACLs' rate limits. Every treat_missing_d
 - a metric published only when something happens (5xx counts, rejected connections, blocked requests, evictions) or
   only with traffic (response time, request-based rates) gets ``notBreaching``: no data there is the healthy, idle
   case, and it must not page anyone;
-- the services' running-task check gets ``breaching``: Container Insights reports task counts every minute while the
-  service exists, so silence means the service (or its telemetry) is gone, which is itself worth a page.
+- the services' running-task check and the Route 53 health checks' status get ``breaching``: Container Insights
+  reports task counts, and Route 53 each health check's status, every minute while the service or check exists, so
+  silence means it (or its telemetry) is gone, which is itself worth a page.
 
 Rates use metric math with a traffic floor (``IF(requests >= N, rate, 0)``): one failed request out of three is not
 an incident, and a quiet night must not page. Nothing here does I/O; every number is unit-tested.
@@ -114,6 +115,9 @@ THRESHOLDS = {
     # 0 = the web ACL's per-IP rate limit (requests per 5 minutes): more blocked requests in 5 minutes than one client
     # may send is an attack in progress or a rule blocking real users. 1,000 when the ACL has no rate rule.
     "waf_blocked_per_5min": 0,
+    # Route 53 already waits for 3 failed probes per checker (30 s apart) before a check turns unhealthy; two more
+    # minutes unhealthy in a row (HealthCheckStatus minimum 0) pages, so a single flapping minute does not.
+    "health_check_minutes": 2,
 }
 PERCENT_KEYS = ("alb_target_5xx_percent", "alb_elb_5xx_percent", "ecs_memory_percent", "ecs_cpu_percent",
                 "rds_cpu_percent", "redis_engine_cpu_percent", "redis_memory_percent", "cloudfront_5xx_percent",
@@ -152,7 +156,8 @@ def thresholds_of(overrides):
             _fail("alarm threshold %s is %s; accepted: a share of the total below 1 (for example 0.1 for 10%%)"
                   % (key, value))
         out[key] = value
-    for key in ("alb_p95_seconds", "rds_latency_seconds", "redis_replication_lag_seconds", "rds_transaction_ids",
+    for key in ("health_check_minutes", "alb_p95_seconds", "rds_latency_seconds",
+                "redis_replication_lag_seconds", "rds_transaction_ids",
                 "rds_connections_share", "rds_freeable_memory_share"):
         if out[key] == 0:
             _fail("alarm threshold %s is 0; accepted: a positive number (0 would alarm on every datapoint)" % key)
@@ -476,6 +481,25 @@ def waf_alarm(acl, scope, region, t, prefix):
         % (acl["name"], limit, why)
 
 
+def health_check_alarms(checks, t, prefix):
+    """One alarm per Route 53 health check on AWS/Route53 HealthCheckStatus (us-east-1 only: Route 53 publishes its
+    health-check metrics there whatever the checked name's region)."""
+    minutes = int(t["health_check_minutes"])
+    alarms, lines = [], []
+    for name, check in sorted(checks.items()):
+        alarms.append(_alarm(
+            "%shealth-%s" % (prefix, name),
+            "Route 53 health check %s (https://%s%s) unhealthy for %d minutes running: users of %s get errors or"
+            " nothing. Check the service behind it, then the load balancer and the distribution."
+            % (name, check["fqdn"], check["path"], minutes, check["fqdn"]),
+            1, "LessThanThreshold", "breaching", 60, minutes,
+            namespace="AWS/Route53", metric_name="HealthCheckStatus", dimensions={"HealthCheckId": check["id"]},
+            stat="Minimum"))
+        lines.append("health check %s: HealthCheckStatus < 1 (minimum), %d x 1 min (breaching: published every minute"
+                     " while the check exists)" % (name, minutes))
+    return alarms, lines
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The dashboard: one row per tier
 
@@ -551,6 +575,14 @@ def operations_alarms(watched, settings):
         regional.append(alarm)
         lines.append(line)
     rows.append(("Edge - CloudFront and the web ACLs", global_region, edge))
+    health = []
+    if watched.get("health_checks"):
+        health, more = health_check_alarms(watched["health_checks"], t, prefix)
+        lines += more
+    elif settings.get("health_checks", True):
+        missing.append("no Route 53 health checks found: their alarms are not planned (the health_checks role makes"
+                       " them)")
+    rows.append(("Health checks (Route 53)", global_region, health))
     services = dict((n, s) for n, s in (watched.get("services") or {}).items()
                     if not settings.get("services") or n in settings["services"])
     lb_alarms = []
@@ -584,7 +616,8 @@ def operations_alarms(watched, settings):
     rows.append(("Cache (ElastiCache Redis)", region, cache))
 
     by_region = {}
-    for row_region, alarms in ((global_region, edge), (region, regional + lb_alarms + svc_alarms + db_alarms + cache)):
+    regional_alarms = regional + lb_alarms + svc_alarms + db_alarms + cache
+    for row_region, alarms in ((global_region, edge + health), (region, regional_alarms)):
         by_region.setdefault(row_region, []).extend(alarms)
     topics = watched.get("topics") or {}
     calls = []
@@ -594,9 +627,12 @@ def operations_alarms(watched, settings):
             continue
         topic = topics.get(call_region)
         if not topic and alarms:
-            _fail("no alert topic %s in %s: the alarms there need it for their actions; run the certificates phase"
-                  " (it makes the topic in every certificate region) first"
-                  % (settings.get("topic_name") or "<launch_name>-alerts", call_region))
+            # its alarms cannot be kept without their actions: said with the rest of what is missing (the role stops
+            # a real run on it; check mode plans the other regions)
+            missing.append("no alert topic %s in %s: the %d alarms there need it for their actions; run the"
+                           " certificates phase (it makes the topic in every certificate region) first"
+                           % (settings.get("topic_name") or "<launch_name>-alerts", call_region, len(alarms)))
+            continue
         for alarm in alarms:
             alarm["alarm_actions"] = [topic]
             alarm["ok_actions"] = [topic]

@@ -20,6 +20,7 @@ from typing import Optional
 from ansible_collections.directfanz.launch.plugins.module_utils.ecs import (
     ENV_NAME, FARGATE_SIZES, LOG_GROUP, PLACEHOLDER, RETENTION_DAYS, ROLE_ARN, SECRET_ARN, SECRET_VALUES, SECRET_WORDS,
     image_problem)
+from ansible_collections.directfanz.launch.plugins.module_utils.log_groups import key_problem, plan_group
 from ansible_collections.directfanz.launch.plugins.module_utils.plan import Plan
 
 MANAGED_TAG = ("managed-by", "directfanz.launch")
@@ -123,6 +124,9 @@ def input_problems(p: dict, check_mode: bool = False) -> list:
     if p.get("log_retention") not in RETENTION_DAYS:
         problems.append("log_retention %r is not accepted; accepted: %s days"
                         % (p.get("log_retention"), ", ".join(str(d) for d in RETENTION_DAYS)))
+    problem = key_problem(p.get("log_kms_key_arn"), p.get("region"))
+    if problem:
+        problems.append(problem)
     if not (p.get("scratch_path") or "").startswith("/"):
         problems.append("scratch_path %r is not an absolute path; accepted: where the task may write, such as /tmp"
                         % p.get("scratch_path"))
@@ -318,18 +322,9 @@ def run_kwargs(p: dict, td_ref: str) -> dict:
 
 
 def plan_log_group(p: dict, plan: Plan, group: Optional[dict]) -> None:
-    name, retention = p["log_group"], p["log_retention"]
-    if group is None:
-        kwargs = {"logGroupName": name, "tags": desired_tags(p.get("tags"))}
-        if p.get("log_kms_key_arn"):
-            kwargs["kmsKeyId"] = p["log_kms_key_arn"]
-        plan.call("logs", "create_log_group", ["create log group %s" % name], "create log group %s" % name, **kwargs)
-        plan.call("logs", "put_retention_policy", ["keep log group %s for %d days" % (name, retention)],
-                  "set the retention of log group %s" % name, logGroupName=name, retentionInDays=retention)
-    elif group.get("retentionInDays") != retention:
-        plan.call("logs", "put_retention_policy", ["keep log group %s for %d days (was %s)"
-                                                   % (name, retention, group.get("retentionInDays") or "forever")],
-                  "set the retention of log group %s" % name, logGroupName=name, retentionInDays=retention)
+    """The task's log group (module_utils/log_groups.py): made with the retention and the key, an existing group with
+    another key or none associated with it."""
+    plan_group(plan, p["log_group"], p["log_retention"], p.get("log_kms_key_arn"), group, desired_tags(p.get("tags")))
 
 
 def plan_run(p: dict, plan: Plan, td_ref: str, label: str, why: str = "") -> None:

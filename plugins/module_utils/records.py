@@ -8,6 +8,12 @@ Pure functions (no I/O) so the modules and the unit tests share them. A record s
 Route 53 alias, ``{"name", "type", "alias": {"hosted_zone_id", "dns_name", "evaluate_target_health"}}``.
 Names are lower-case FQDNs with a trailing dot; values are in the canonical presentation that both
 the comparison and the API call use, so "what we send" and "what we compare" cannot drift apart.
+
+Failover routing: a set may also carry ``set_identifier``, ``failover`` (PRIMARY or SECONDARY) and
+``health_check_id``. Such a pair is two record sets of one name and type, so a set's identity is
+``(name, type, set_identifier)`` (`ident`), while ``(name, type)`` (`key`) is what cannot hold a simple set beside a
+failover pair. Sets of other routing policies (weighted, latency, geolocation...) are read as ``routing``: this
+module never writes or replaces them.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -31,6 +37,12 @@ MAX_TTL = 2147483647
 MAX_BATCH_RECORDS = 1000     # ResourceRecord elements per request; UPSERT counts twice
 MAX_BATCH_CHARS = 32000      # characters of all Value elements per request; UPSERT counts twice
 
+FAILOVER_ROLES = ("PRIMARY", "SECONDARY")
+# Record-set fields of the routing policies this collection does not write (read only to leave them alone).
+OTHER_ROUTING = ("Weight", "Region", "GeoLocation", "MultiValueAnswer", "CidrRoutingConfig", "GeoProximityLocation",
+                 "TrafficPolicyInstanceId")
+CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
+_HEALTH_CHECK_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _LABEL = re.compile(r"^(\*|_?[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)$")
 _OCTAL = re.compile(r"\\(\d{3})")
 
@@ -196,11 +208,15 @@ def normalize_record(record, zone):
     name = fqdn(record.get("name"), zone)
     check_name(name, zone)
     out = {"name": name, "type": rtype}
+    out.update(_failover_fields(record, name, rtype))
     alias = record.get("alias")
     if alias:
         out["alias"] = {"hosted_zone_id": alias["hosted_zone_id"].split("/")[-1],
                         "dns_name": _host(alias["dns_name"], zone),
                         "evaluate_target_health": bool(alias.get("evaluate_target_health", False))}
+        if out["alias"]["hosted_zone_id"] == CLOUDFRONT_ZONE_ID and out["alias"]["evaluate_target_health"]:
+            raise RecordError("record %s %s: evaluate_target_health cannot be true for a CloudFront alias (Route 53"
+                              " refuses it); judge the set by a health check instead" % (name, rtype))
         return out
     ttl = record.get("ttl")
     if ttl is None or not 0 <= int(ttl) <= MAX_TTL:
@@ -225,7 +241,64 @@ def normalize_record(record, zone):
 
 
 def key(record):
+    """(name, type): what a simple set and a failover pair cannot share."""
     return (record["name"], record["type"])
+
+
+def ident(record):
+    """(name, type, set identifier): one record set - the two sets of a failover pair differ only in the last."""
+    return (record["name"], record["type"], record.get("set_identifier") or "")
+
+
+def _failover_fields(record, name, rtype):
+    """``set_identifier``/``failover``/``health_check_id`` of a user's record, checked: Route 53 wants a set identifier
+    on every failover set and a failover role on every set identifier we write (other routing policies are not ours)."""
+    set_id = record.get("set_identifier") or ""
+    role = str(record.get("failover") or "").upper()
+    check = record.get("health_check_id") or ""
+    if not set_id and not role:
+        if check:
+            raise RecordError("record %s %s: health_check_id is only accepted on a failover set (give failover and"
+                              " set_identifier)" % (name, rtype))
+        return {}
+    if role not in FAILOVER_ROLES:
+        raise RecordError("record %s %s: failover %r is not accepted; accepted: PRIMARY or SECONDARY (with a"
+                          " set_identifier)" % (name, rtype, record.get("failover")))
+    if not set_id:
+        raise RecordError("record %s %s: a failover %s set needs a set_identifier (1-128 characters, unique for the"
+                          " name and type)" % (name, rtype, role))
+    if len(set_id) > 128:
+        raise RecordError("record %s %s: set_identifier %r is longer than 128 characters" % (name, rtype, set_id))
+    if check and not _HEALTH_CHECK_ID.match(check):
+        raise RecordError("record %s %s: health_check_id %r is not a Route 53 health check id (a UUID such as"
+                          " 1b2c3d4e-0000-4000-8000-123456789abc)" % (name, rtype, check))
+    out = {"set_identifier": set_id, "failover": role}
+    if check:
+        out["health_check_id"] = check
+    return out
+
+
+def check_failover_pairs(records):
+    """Every failover pair whole and alone at its name and type: exactly one PRIMARY (a SECONDARY alone is answered
+    only while it is healthy, and never as a fallback), at most one SECONDARY, no simple set of the same name and type
+    (Route 53 refuses the mix), set identifiers that differ. Raises RecordError, before any API call."""
+    by_key = {}
+    for r in records:
+        by_key.setdefault(key(r), []).append(r)
+    for k, sets in sorted(by_key.items()):
+        roles = sorted(r.get("failover", "") for r in sets)
+        if roles == [""] or not any(roles):
+            continue
+        if "" in roles:
+            raise RecordError("%s %s is listed both as a simple set and as a failover set; a name and type holds"
+                              " either one simple set or a failover pair" % k)
+        if roles.count("PRIMARY") != 1 or roles.count("SECONDARY") > 1:
+            raise RecordError("%s %s: a failover pair is one PRIMARY and at most one SECONDARY; listed: %s"
+                              % (k + (", ".join(roles),)))
+        ids = [r["set_identifier"] for r in sets]
+        if len(set(ids)) != len(ids):
+            raise RecordError("%s %s: the set identifiers of a failover pair must differ; listed: %s"
+                              % (k + (", ".join(ids),)))
 
 
 def check_coexistence(records):
@@ -328,6 +401,11 @@ def flatten_aliases(aliases, answers, importable):
 
 def to_rrset(record):
     rrset = {"Name": record["name"], "Type": record["type"]}
+    if record.get("set_identifier"):
+        rrset["SetIdentifier"] = record["set_identifier"]
+        rrset["Failover"] = record["failover"]
+        if record.get("health_check_id"):
+            rrset["HealthCheckId"] = record["health_check_id"]
     if "alias" in record:
         a = record["alias"]
         rrset["AliasTarget"] = {"HostedZoneId": a["hosted_zone_id"], "DNSName": a["dns_name"],
@@ -343,6 +421,12 @@ def from_rrset(rrset, zone):
     record = {"name": fqdn(rrset["Name"], zone), "type": rrset["Type"]}
     if rrset.get("SetIdentifier"):
         record["set_identifier"] = rrset["SetIdentifier"]
+        if rrset.get("Failover") and not any(f in rrset for f in OTHER_ROUTING):
+            record["failover"] = rrset["Failover"]
+        else:
+            record["routing"] = sorted(f for f in OTHER_ROUTING if f in rrset) or ["unknown"]
+        if rrset.get("HealthCheckId"):
+            record["health_check_id"] = rrset["HealthCheckId"]
     if "AliasTarget" in rrset:
         a = rrset["AliasTarget"]
         record["alias"] = {"hosted_zone_id": a["HostedZoneId"].split("/")[-1], "dns_name": _host(a["DNSName"], zone),
@@ -359,6 +443,7 @@ def from_rrset(rrset, zone):
 
 def same(a, b):
     fields = ("alias",) if "alias" in a or "alias" in b else ("ttl", "values")
+    fields += ("failover", "health_check_id")
     return all(a.get(f) == b.get(f) for f in fields)
 
 
@@ -380,26 +465,47 @@ def plan_changes(desired, existing, state="present", displace=False):
     """Changes that bring ``existing`` to ``desired`` (present) or remove ``desired`` (absent).
 
     Only the named record sets are touched; others in the zone are left alone - except, with ``displace``, the
-    sets a desired set cannot stand beside (a CNAME where other types are wanted, other types where a CNAME is
-    wanted): those are deleted first in the same change, so the name never stops answering. Returns
-    (changes, unchanged) where a change is ``{"action", "record", "before"}``."""
-    current = dict((key(r), r) for r in existing if not r.get("set_identifier"))
-    routed = set(key(r) for r in existing if r.get("set_identifier"))
+    sets a desired set cannot stand beside: a CNAME where other types are wanted, other types where a CNAME is
+    wanted, the simple set of a name and type that becomes a failover pair (or the pair that becomes a simple set,
+    or a pair's PRIMARY or SECONDARY listed under another identifier). Those are deleted first in the same change,
+    so the name never stops answering. Sets of other routing policies are never replaced. Returns (changes,
+    unchanged) where a change is ``{"action", "record", "before"}``."""
+    if state == "present":
+        check_failover_pairs(desired)
+    current = dict((ident(r), r) for r in existing if not r.get("routing"))
+    routed = set(key(r) for r in existing if r.get("routing"))
     changes, unchanged = [], []
-    if displace and state == "present":
-        wanted = set(key(r) for r in desired)
+    if state == "present":
+        wanted_ids = set(ident(r) for r in desired)
+        wanted_keys = set(key(r) for r in desired)
+        roles = {}
+        for r in desired:
+            roles.setdefault(key(r), set()).add(r.get("failover"))
         for rec in desired:
             for other in list(current.values()):
-                if other["name"] != rec["name"] or key(other) in wanted:
+                if other["name"] != rec["name"] or ident(other) in wanted_ids:
                     continue
-                if "CNAME" in (rec["type"], other["type"]) and rec["type"] != other["type"]:
-                    changes.append({"action": "DELETE", "record": other, "before": other})
-                    del current[key(other)]
+                cname_clash = "CNAME" in (rec["type"], other["type"]) and rec["type"] != other["type"] \
+                    and key(other) not in wanted_keys
+                routing_clash = key(other) == key(rec) and bool(other.get("failover")) != bool(rec.get("failover"))
+                # a set of the pair whose role is now listed under another identifier
+                stale_pair_set = key(other) == key(rec) and other.get("failover") and \
+                    other["failover"] in roles.get(key(rec), ())
+                if not (cname_clash or routing_clash or stale_pair_set):
+                    continue
+                if not displace:
+                    if cname_clash:
+                        continue  # check_coexistence below names it
+                    raise RecordError("%s %s holds %s; writing %s needs it deleted in the same change"
+                                      " (replace_conflicting)" % (rec["name"], rec["type"], describe(other),
+                                                                  describe(rec)))
+                changes.append({"action": "DELETE", "record": other, "before": other})
+                del current[ident(other)]
     for rec in desired:
         if key(rec) in routed:
-            raise RecordError("%s %s exists with a routing policy (SetIdentifier); this module manages simple"
-                              " records only and will not replace it" % key(rec))
-        before = current.get(key(rec))
+            raise RecordError("%s %s exists with a routing policy this module does not manage (weighted, latency,"
+                              " geolocation...); it will not replace it" % key(rec))
+        before = current.get(ident(rec))
         if state == "absent":
             if before is not None:
                 changes.append({"action": "DELETE", "record": before, "before": before})
@@ -412,8 +518,10 @@ def plan_changes(desired, existing, state="present", displace=False):
             changes.append({"action": "UPSERT", "record": rec, "before": before})
     if state == "present":
         after = dict(current)
-        after.update((key(c["record"]), c["record"]) for c in changes if c["action"] != "DELETE")
+        after.update((ident(c["record"]), c["record"]) for c in changes if c["action"] != "DELETE")
         check_coexistence(after.values())
+        touched = set(key(r) for r in desired)
+        check_failover_pairs([r for r in after.values() if key(r) in touched])
     return changes, unchanged
 
 
@@ -428,7 +536,9 @@ def split_batches(changes, max_records=MAX_BATCH_RECORDS, max_chars=MAX_BATCH_CH
     """Group changes into as few requests as the quotas allow (one, for any ordinary zone).
 
     DELETEs go first so a later CREATE of the same name never collides within a request."""
-    ordered = sorted(changes, key=lambda c: (c["action"] != "DELETE", key(c["record"])))
+    # a PRIMARY before its SECONDARY: Route 53 checks a pair as the request goes
+    ordered = sorted(changes, key=lambda c: (c["action"] != "DELETE", key(c["record"]),
+                                             c["record"].get("failover") != "PRIMARY", ident(c["record"])))
     batches, current, recs, chars = [], [], 0, 0
     for change in ordered:
         r, c = change_cost(change)
@@ -452,6 +562,16 @@ def to_change(change):
 
 def describe(record):
     """One line a person reads: ``www.example.com. CNAME 300 example.com.``"""
+    routing = ""
+    if record.get("failover"):
+        routing = " [failover %s %s%s]" % (record["failover"], record["set_identifier"],
+                                           (" health check %s" % record["health_check_id"])
+                                           if record.get("health_check_id") else "")
+    elif record.get("routing"):
+        routing = " [%s %s]" % ("/".join(record["routing"]), record["set_identifier"])
     if "alias" in record:
-        return "%s %s ALIAS %s" % (record["name"], record["type"], record["alias"]["dns_name"])
-    return "%s %s %s %s" % (record["name"], record["type"], record.get("ttl"), " | ".join(record.get("values", [])))
+        return "%s %s ALIAS %s%s%s" % (record["name"], record["type"], record["alias"]["dns_name"],
+                                       " (evaluate target health)" if record["alias"]["evaluate_target_health"] else "",
+                                       routing)
+    return "%s %s %s %s%s" % (record["name"], record["type"], record.get("ttl"), " | ".join(record.get("values", [])),
+                              routing)

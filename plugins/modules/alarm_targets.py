@@ -50,6 +50,11 @@ options:
   topic_name:
     description: Name of the alert topic, looked for in O(region) and in us-east-1.
     type: str
+  health_check_prefix:
+    description:
+      - The prefix of the Route 53 health checks to read (their C(Name) tag is C(<prefix>-<name>), as
+        M(directfanz.launch.route53_health_checks) sets it); only those the launch manages are returned.
+    type: str
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -75,6 +80,7 @@ EXAMPLES = r"""
     regional_web_acl: directfanz-regional
     cloudfront_web_acl: directfanz-cloudfront
     topic_name: directfanz-alerts
+    health_check_prefix: directfanz
   register: watched
 """
 
@@ -121,6 +127,12 @@ topics:
   description: Region to the alert topic's ARN, for the regions where it exists.
   returned: always
   type: dict
+health_checks:
+  description:
+    - Check name (its C(Name) tag without C(<prefix>-)) to C({id, fqdn, path}) for the launch's Route 53 health checks,
+      or empty.
+  returned: always
+  type: dict
 """
 
 try:
@@ -130,6 +142,7 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.directfanz.launch.plugins.module_utils import cloudfront
+from ansible_collections.directfanz.launch.plugins.module_utils.health_checks import read_health_checks
 from ansible_collections.directfanz.launch.plugins.module_utils.plan import (
     aws_call, aws_pages, aws_read, retrying_client)
 
@@ -265,6 +278,7 @@ def main():
             regional_web_acl=dict(type="str"),
             cloudfront_web_acl=dict(type="str"),
             topic_name=dict(type="str"),
+            health_check_prefix=dict(type="str"),
         ),
         supports_check_mode=True,
     )
@@ -272,7 +286,7 @@ def main():
     if not module.region:
         module.fail_json(msg="no region is set; accepted: the region option or AWS_REGION in the environment")
     out = {"rds": {}, "redis": {}, "cluster": {}, "services": {}, "load_balancer": {}, "distribution": {},
-           "web_acls": {}, "topics": {}}
+           "web_acls": {}, "topics": {}, "health_checks": {}}
     if p["db_identifier"]:
         out["rds"] = rds(module, p["db_identifier"])
     if p["replication_group"]:
@@ -300,6 +314,14 @@ def main():
             arn = topic(module, p["topic_name"], region, identity["Account"], identity["Arn"].split(":")[1])
             if arn:
                 out["topics"][region] = arn
+    if p["health_check_prefix"]:
+        route53 = retrying_client(module, "route53", retries=8, max_delay=20)
+        start = p["health_check_prefix"] + "-"
+        for name, check in sorted(read_health_checks(module, route53).items()):
+            if name.startswith(start) and check["managed"]:
+                out["health_checks"][name[len(start):]] = {
+                    "id": check["id"], "fqdn": check["config"].get("FullyQualifiedDomainName", ""),
+                    "path": check["config"].get("ResourcePath", "/")}
     module.exit_json(changed=False, **out)
 
 

@@ -51,7 +51,16 @@ options:
         (condition C(aws:SourceAccount)). The account's own principals keep the usual topic-owner actions.
     type: list
     elements: str
-    default: [events.amazonaws.com, cloudwatch.amazonaws.com, budgets.amazonaws.com]
+    default: [events.amazonaws.com, cloudwatch.amazonaws.com, budgets.amazonaws.com, costalerts.amazonaws.com]
+  kms_master_key_id:
+    description:
+      - The KMS key the topic is encrypted with at rest (SNS server-side encryption), as an alias
+        (C(alias/<name>)) or the ARN of a key or an alias. Compared as written, as SNS answers it.
+      - Omitted (the default) leaves the topic's encryption as it is, so a task that keeps the topic without this
+        option never undoes the one that sets it.
+      - The key's policy must let the O(publishers) use it (C(kms:GenerateDataKey*), C(kms:Decrypt)), or AWS drops
+        what they publish; the launch's operations key policy (C(operations_key_policy)) does.
+    type: str
   event_rules:
     description:
       - EventBridge rules on the default event bus, each C(ENABLED) with exactly one target, the topic (target
@@ -143,8 +152,8 @@ attributes:
         exists its ARN is computed from the partition, region and account, so later tasks can use it.
   diff_mode:
     support: full
-    description: Returns the topic (ARN, tags, policy), the subscribed addresses, the listed rules and alarms, before and
-      after.
+    description: Returns the topic (ARN, tags, policy, KMS key), the subscribed addresses, the listed rules and alarms,
+      before and after.
 """
 
 EXAMPLES = r"""
@@ -152,6 +161,7 @@ EXAMPLES = r"""
   directfanz.launch.alert_topic:
     name: directfanz-alerts
     emails: [ops@example.com]
+    kms_master_key_id: alias/directfanz-operations
     tags:
       project: directfanz
     region: us-east-1
@@ -242,7 +252,8 @@ actions:
   returned: always
   type: list
   elements: str
-  sample: ["create topic directfanz-alerts", "subscribe ops@example.com", "update alarm x (threshold 30.0 -> 20.0)"]
+  sample: ["create topic directfanz-alerts", "encrypt topic directfanz-alerts with alias/directfanz-operations (was none)",
+           "subscribe ops@example.com", "update alarm x (threshold 30.0 -> 20.0)"]
 """
 
 # Why a module of our own: community.aws.sns_topic (10.0) fails in check mode when the topic does not exist yet
@@ -267,10 +278,16 @@ from ansible_collections.directfanz.launch.plugins.module_utils.validation impor
 MANAGED_TAG = ("managed-by", "directfanz.launch")
 TARGET_ID = "alert-topic"
 PENDING = "PendingConfirmation"
-DEFAULT_PUBLISHERS = ["events.amazonaws.com", "cloudwatch.amazonaws.com", "budgets.amazonaws.com"]
+# costalerts: Cost Anomaly Detection's IMMEDIATE alerts (cost_anomaly_monitor's SNS subscription)
+DEFAULT_PUBLISHERS = ["events.amazonaws.com", "cloudwatch.amazonaws.com", "budgets.amazonaws.com",
+                      "costalerts.amazonaws.com"]
 # What SNS's own default topic policy lets the owning account do.
-OWNER_ACTIONS = ["SNS:AddPermission", "SNS:DeleteTopic", "SNS:GetTopicAttributes", "SNS:ListSubscriptionsByTopic",
-                 "SNS:Publish", "SNS:RemovePermission", "SNS:SetTopicAttributes", "SNS:Subscribe"]
+# What the topic policy grants the owning account: SNS's default owner statement without its permission management
+# (AddPermission, RemovePermission, SetTopicAttributes - the policy linter's PERMISSIONS_MANAGEMENT_ACTIONS). Within
+# the account, IAM policies already govern who may administer the topic; a resource policy granting the account root
+# those actions only widens that to every principal IAM lets touch SNS.
+OWNER_ACTIONS = ["SNS:DeleteTopic", "SNS:GetTopicAttributes", "SNS:ListSubscriptionsByTopic", "SNS:Publish",
+                 "SNS:Subscribe"]
 STATISTICS = ["Minimum", "Maximum", "Average", "Sum", "SampleCount"]
 COMPARISONS = ["GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessThanThreshold",
                "LessThanOrEqualToThreshold"]
@@ -280,6 +297,10 @@ TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 RULE_NAME = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
 SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A KMS key as SNS takes it for KmsMasterKeyId: an alias name, or the ARN of a key or of an alias. A bare key id is
+# refused: it reads as nothing a person can check, and the other modules of the launch name keys by alias or ARN.
+KMS_KEY = re.compile(r"^(alias/[A-Za-z0-9/_-]{1,250}|arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:"
+                     r"(key/[0-9a-f-]{1,64}|key/mrk-[0-9a-f]{32}|alias/[A-Za-z0-9/_-]{1,250}))$")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -397,6 +418,10 @@ def input_problems(p):
         if not isinstance(principal, str) or not SERVICE_PRINCIPAL.match(principal):
             problems.append("publisher %r is not a service principal; accepted: names like events.amazonaws.com"
                             % (principal,))
+    key = p.get("kms_master_key_id")
+    if key is not None and not KMS_KEY.match(str(key)):
+        problems.append("kms_master_key_id %r is not accepted; accepted: an alias such as alias/directfanz-operations,"
+                        " or the ARN of a key or an alias (arn:aws:kms:<region>:<account>:key/<id>)" % (key,))
     for key, value in (p.get("tags") or {}).items():
         if not 1 <= len(str(key)) <= 128 or str(key).lower().startswith("aws:"):
             problems.append("tag key %r is not valid; accepted: 1-128 characters, not starting with 'aws:'" % (key,))
@@ -455,8 +480,8 @@ def normalise_policy(policy):
 
 
 def topic_policy(topic_arn, account, partition, publishers):
-    """The policy we want on the topic: the owning account keeps SNS's usual owner actions, and each publisher
-    service may publish on behalf of this account only."""
+    """The policy we want on the topic: the owning account keeps SNS's usual owner actions but permission management,
+    and each publisher service may publish on behalf of this account only."""
     statements = [{"Sid": "AccountPrincipals", "Effect": "Allow",
                    "Principal": {"AWS": "arn:%s:iam::%s:root" % (partition, account)},
                    "Action": list(OWNER_ACTIONS), "Resource": topic_arn}]
@@ -617,9 +642,15 @@ def plan_present(p, observed, ctx):
     tags = desired_tags(p["tags"])
     policy = topic_policy(arn, ctx["account"], ctx["partition"], p["publishers"])
     topic = observed["topic"]
+    key = p.get("kms_master_key_id")
     if topic is None:
-        plan.call("sns", "create_topic", ["create topic %s" % name], "create topic %s" % name,
-                  Name=name, Attributes={"Policy": json.dumps(policy, sort_keys=True)}, Tags=tag_list(tags))
+        attributes = {"Policy": json.dumps(policy, sort_keys=True)}
+        texts = ["create topic %s" % name]
+        if key:
+            attributes["KmsMasterKeyId"] = key
+            texts = ["create topic %s encrypted with %s" % (name, key)]
+        plan.call("sns", "create_topic", texts, "create topic %s" % name, Name=name, Attributes=attributes,
+                  Tags=tag_list(tags))
     else:
         changed_tags = {k: v for k, v in tags.items() if topic["tags"].get(k) != v}
         if changed_tags:
@@ -630,6 +661,12 @@ def plan_present(p, observed, ctx):
             plan.call("sns", "set_topic_attributes", ["set the policy of topic %s" % name],
                       "set the policy of topic %s" % arn, TopicArn=arn, AttributeName="Policy",
                       AttributeValue=json.dumps(policy, sort_keys=True))
+        # compared as written: SNS answers KmsMasterKeyId as it was set (an alias stays an alias)
+        if key and (topic.get("kms_master_key_id") or "") != key:
+            plan.call("sns", "set_topic_attributes", ["encrypt topic %s with %s (was %s)"
+                                                      % (name, key, topic.get("kms_master_key_id") or "none")],
+                      "set the KMS key of topic %s" % arn, TopicArn=arn, AttributeName="KmsMasterKeyId",
+                      AttributeValue=key)
 
     subscribe, unsubscribe, pending, stuck = plan_subscriptions(observed["subscriptions"], p["emails"],
                                                                 p["purge_subscriptions"])
@@ -742,7 +779,8 @@ def state_view(p, topic, subs, rules, alarms):
     if topic is not None:
         # the policy on one line: a change shows as one changed line, not a page of JSON
         out["topic"] = {"name": p["name"], "arn": topic["arn"], "tags": topic["tags"],
-                        "policy": json.dumps(normalise_policy(topic["policy"]), sort_keys=True, separators=(",", ":"))}
+                        "policy": json.dumps(normalise_policy(topic["policy"]), sort_keys=True, separators=(",", ":")),
+                        "kms_master_key_id": topic.get("kms_master_key_id") or ""}
     return out
 
 
@@ -752,7 +790,8 @@ def planned_view(p, observed, ctx, plan):
         return {}
     arn = ctx["topic_arn"]
     tags = dict(observed["topic"]["tags"] if observed["topic"] else {}, **desired_tags(p["tags"]))
-    topic = {"arn": arn, "tags": tags, "policy": topic_policy(arn, ctx["account"], ctx["partition"], p["publishers"])}
+    topic = {"arn": arn, "tags": tags, "policy": topic_policy(arn, ctx["account"], ctx["partition"], p["publishers"]),
+             "kms_master_key_id": p.get("kms_master_key_id") or (observed["topic"] or {}).get("kms_master_key_id")}
     rules = {r["name"]: {"Description": r.get("description") or "", "EventPattern": r["event_pattern"],
                          "State": "ENABLED", "Targets": [{"Id": TARGET_ID, "Arn": arn}]}
              for r in p["event_rules"]}
@@ -769,7 +808,7 @@ def _code(error):
 
 
 def read_topic(module, sns, arn):
-    """None when the topic does not exist, else its ARN, policy (JSON text) and tags."""
+    """None when the topic does not exist, else its ARN, policy (JSON text), KMS key (as SNS answers it) and tags."""
     try:
         attributes = sns.get_topic_attributes(TopicArn=arn, aws_retry=True)["Attributes"]
     except botocore.exceptions.ClientError as e:
@@ -782,7 +821,8 @@ def read_topic(module, sns, arn):
         tags = sns.list_tags_for_resource(ResourceArn=arn, aws_retry=True).get("Tags", [])
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg="Could not read the tags of topic %s" % arn)
-    return {"arn": arn, "policy": attributes.get("Policy"), "tags": {t["Key"]: t["Value"] for t in tags}}
+    return {"arn": arn, "policy": attributes.get("Policy"), "kms_master_key_id": attributes.get("KmsMasterKeyId") or "",
+            "tags": {t["Key"]: t["Value"] for t in tags}}
 
 
 def read_subscriptions(module, sns, arn):
@@ -847,6 +887,7 @@ def main():
             purge_subscriptions=dict(type="bool", default=True),
             tags=dict(type="dict", default={}),
             publishers=dict(type="list", elements="str", default=list(DEFAULT_PUBLISHERS)),
+            kms_master_key_id=dict(type="str", no_log=False),
             event_rules=dict(type="list", elements="dict", default=[], options=dict(
                 name=dict(type="str", required=True),
                 description=dict(type="str", default=""),

@@ -24,7 +24,7 @@ description:
   - Origins of O(origins[].type=s3) get an origin access control (C(<name>-s3), SigV4, always signing), made or
     reused here, so the bucket can refuse everything but this distribution.
   - An update merges the given settings into the current configuration; settings the task does not give
-    (logging, error pages, restrictions) stay as they are.
+    (logging, restrictions, error pages unless O(error_responses) is given) stay as they are.
 author: DirectFanz platform team (@directfanz)
 options:
   name:
@@ -179,6 +179,30 @@ options:
         description: Compress what the cache policy allows.
         type: bool
         default: true
+  error_responses:
+    description:
+      - What viewers get instead of an error status (C(CustomErrorResponses)) - for example the maintenance page with
+        a 503 when the load balancer answers 502/503/504 or cannot be reached, for every method (origin failover
+        cannot serve writes, see docs/failover.md). Left as it is when not given; C([]) removes every custom error
+        response.
+    type: list
+    elements: dict
+    suboptions:
+      error_code:
+        description: The error status replaced (400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504).
+        type: int
+        required: true
+      response_page_path:
+        description: Path of the page served instead (matched by a behaviour like any request); empty for none.
+        type: str
+        default: ""
+      response_code:
+        description: Status sent with the page; required with O(error_responses[].response_page_path).
+        type: int
+      caching_min_ttl:
+        description: Seconds CloudFront keeps the error before asking the origin again - short, so recovery shows soon.
+        type: int
+        default: 10
   enabled:
     description: Whether the distribution serves requests.
     type: bool
@@ -279,6 +303,8 @@ from ansible_collections.directfanz.launch.plugins.module_utils.cloudfront impor
 from ansible_collections.directfanz.launch.plugins.module_utils.plan import Plan, apply, finish, refuse
 
 CACHED = ["GET", "HEAD", "OPTIONS"]
+# The statuses CloudFront lets a custom error response replace (CustomErrorResponse.ErrorCode).
+ERROR_CODES = (400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504)
 # AWS always returns these; a server that leaves them out (moto drops both) cannot be compared on them.
 SERVER_MAY_OMIT = ("OriginAccessControlId", "S3OriginConfig")
 
@@ -299,6 +325,13 @@ def behavior_config(b, path_pattern=None):
         out["ResponseHeadersPolicyId"] = b["response_headers_policy_id"]
     if path_pattern is not None:
         out = dict({"PathPattern": path_pattern}, **out)
+    return out
+
+
+def error_response(e):
+    out = {"ErrorCode": e["error_code"], "ErrorCachingMinTTL": e["caching_min_ttl"]}
+    if e["response_page_path"]:
+        out.update(ResponsePagePath=e["response_page_path"], ResponseCode=str(e["response_code"]))
     return out
 
 
@@ -330,6 +363,9 @@ def desired_config(p, oac_id):
         "WebACLId": p["web_acl_id"],
         "DefaultRootObject": p["default_root_object"],
     }
+    if p.get("error_responses") is not None:
+        config["CustomErrorResponses"] = items([error_response(e) for e in sorted(p["error_responses"],
+                                                                                  key=lambda e: e["error_code"])])
     if p["certificate_arn"]:
         config["ViewerCertificate"] = {"ACMCertificateArn": p["certificate_arn"], "SSLSupportMethod": "sni-only",
                                        "MinimumProtocolVersion": p["minimum_protocol_version"]}
@@ -349,6 +385,9 @@ def canonical(config):
             protocols = origin.get("CustomOriginConfig", {}).get("OriginSslProtocols")
             if protocols:
                 protocols["Items"] = sorted(protocols.get("Items") or [])
+    if isinstance(config.get("CustomErrorResponses"), dict):
+        config["CustomErrorResponses"]["Items"] = sorted(config["CustomErrorResponses"].get("Items") or [],
+                                                         key=lambda e: e.get("ErrorCode", 0))
     behaviors = [config.get("DefaultCacheBehavior")] + list((config.get("CacheBehaviors") or {}).get("Items") or [])
     for b in behaviors:
         if isinstance(b, dict) and isinstance(b.get("AllowedMethods"), dict):
@@ -422,6 +461,25 @@ def input_problems(p, check_mode=False):
     if ":regional/webacl/" in p["web_acl_id"]:
         problems.append("web_acl_id %s is a REGIONAL web ACL; CloudFront takes one in the CLOUDFRONT scope"
                         " (arn:aws:wafv2:us-east-1:ACCOUNT:global/webacl/...)" % p["web_acl_id"])
+    codes = [e["error_code"] for e in p.get("error_responses") or []]
+    if len(set(codes)) != len(codes):
+        problems.append("error_responses list an error code twice: %s" % codes)
+    for e in p.get("error_responses") or []:
+        if e["error_code"] not in ERROR_CODES:
+            problems.append("error_responses: error_code %s is not accepted; accepted: %s"
+                            % (e["error_code"], ", ".join(str(c) for c in ERROR_CODES)))
+        if e["response_page_path"] and not e["response_page_path"].startswith("/"):
+            problems.append("error_responses %s: response_page_path %r must start with /"
+                            % (e["error_code"], e["response_page_path"]))
+        if bool(e["response_page_path"]) != (e["response_code"] is not None):
+            problems.append("error_responses %s: give response_page_path and response_code together"
+                            % e["error_code"])
+        if e["response_code"] is not None and e["response_code"] not in (200,) + ERROR_CODES:
+            problems.append("error_responses %s: response_code %s is not accepted; accepted: 200 or %s"
+                            % (e["error_code"], e["response_code"], ", ".join(str(c) for c in ERROR_CODES)))
+        if not 0 <= e["caching_min_ttl"] <= 31536000:
+            problems.append("error_responses %s: caching_min_ttl %s is outside 0-31536000 seconds"
+                            % (e["error_code"], e["caching_min_ttl"]))
     if p["wait_timeout"] < 1:
         problems.append("wait_timeout must be at least 1 second")
     return problems
@@ -518,6 +576,12 @@ def main():
             default_behavior=dict(type="dict", required=True, options=behavior),
             behaviors=dict(type="list", elements="dict", default=[],
                            options=dict(path_pattern=dict(type="str", required=True), **behavior)),
+            error_responses=dict(type="list", elements="dict", options=dict(
+                error_code=dict(type="int", required=True),
+                response_page_path=dict(type="str", default=""),
+                response_code=dict(type="int"),
+                caching_min_ttl=dict(type="int", default=10),
+            )),
             enabled=dict(type="bool", default=True),
             tags=dict(type="dict", default={}),
             state=dict(type="str", choices=["present", "absent"], default="present"),

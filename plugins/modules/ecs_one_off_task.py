@@ -115,7 +115,10 @@ options:
     type: int
     default: 30
   log_kms_key_arn:
-    description: A KMS key ARN a new log group is encrypted with (an existing group is not changed).
+    description:
+      - The ARN of the KMS key (in the module's region) the log group is encrypted with - a new group is made with it,
+        an existing group with another key or none gets it (AssociateKmsKey). CloudWatch Logs takes no alias.
+        Omitted, the group's encryption is left as it is.
     type: str
   subnets:
     description: The private subnets the task may run in.

@@ -52,7 +52,12 @@ options:
     description: The VPC a new Cloud Map private DNS namespace is made in (needed only when one must be made).
     type: str
   log_kms_key_arn:
-    description: A KMS key ARN new log groups are encrypted with (existing groups are not changed).
+    description:
+      - The ARN of the KMS key (in the module's region) the services' log groups are encrypted with - new groups are
+        made with it, an existing group with another key or none gets it (AssociateKmsKey; what was logged before
+        stays under the old key). CloudWatch Logs takes no alias. Omitted, the groups' encryption is left as it is.
+      - The key's policy must let C(logs.<region>.amazonaws.com) use it for these groups (the launch's operations key
+        does).
     type: str
   tags:
     description: Tags on what the module makes (C(managed-by=directfanz.launch) is always added); never removed.
@@ -379,6 +384,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.directfanz.launch.plugins.module_utils.ecs import (
     ENV_NAME, FARGATE_SIZES, LOG_GROUP, PLACEHOLDER, RETENTION_DAYS, ROLE_ARN, SECRET_ARN, SECRET_VALUES, SECRET_WORDS,
     image_problem, wait_for)
+from ansible_collections.directfanz.launch.plugins.module_utils.log_groups import key_problem, plan_group
 from ansible_collections.directfanz.launch.plugins.module_utils.plan import (
     Plan, apply, aws_call, aws_pages, aws_read, finish, refuse, retrying_client)
 
@@ -573,6 +579,9 @@ def input_problems(p, check_mode=False):
         problems.extend(service_problems(p, service, check_mode))
     if (p.get("wait_timeout") or 0) <= 0 or (p.get("wait_delay") or 0) <= 0:
         problems.append("wait_timeout and wait_delay must be positive seconds")
+    problem = key_problem(p.get("log_kms_key_arn"), p.get("region"))
+    if problem:
+        problems.append(problem)
     tags = p.get("tags") or {}
     if len(tags) > 49:
         problems.append("tags has %d entries; accepted: at most 49 (managed-by is added)" % len(tags))
@@ -804,24 +813,14 @@ def create_kwargs(p, service, wanted):
 
 
 def plan_log_group(p, plan, service, observed, planned):
+    """The service's log group, once per run (services may share one): module_utils/log_groups.py's plan, with the
+    module's key (an existing group with another key or none is associated with it)."""
     name = service["log_group"]
     if name in planned:
         return
     planned.add(name)
-    group = observed["log_groups"].get(name)
-    retention = service["log_retention"]
-    if group is None:
-        kwargs = {"logGroupName": name, "tags": desired_tags(p.get("tags"))}
-        if p.get("log_kms_key_arn"):
-            kwargs["kmsKeyId"] = p["log_kms_key_arn"]
-        plan.call("logs", "create_log_group", ["create log group %s" % name], "Could not create log group %s" % name,
-                  **kwargs)
-        plan.call("logs", "put_retention_policy", ["keep log group %s for %d days" % (name, retention)],
-                  "Could not set the retention of log group %s" % name, logGroupName=name, retentionInDays=retention)
-    elif group.get("retentionInDays") != retention:
-        plan.call("logs", "put_retention_policy", ["keep log group %s for %d days (was %s)"
-                                                   % (name, retention, group.get("retentionInDays") or "forever")],
-                  "Could not set the retention of log group %s" % name, logGroupName=name, retentionInDays=retention)
+    plan_group(plan, name, service["log_retention"], p.get("log_kms_key_arn"), observed["log_groups"].get(name),
+               desired_tags(p.get("tags")))
 
 
 def plan_discovery(p, plan, service, observed, namespaces):

@@ -46,6 +46,18 @@ options:
       - The C(launch-network) name of the VPC network (the network phase's C(vpc_network)) to find, in O(region) - its
         VPC, subnets and security groups.
     type: str
+  kms_aliases:
+    description:
+      - KMS key aliases (C(alias/<name>)) to find in each of O(kms_regions) - for example the operations key the
+        certificates phase makes, whose ARN the log groups need (CloudWatch Logs takes no alias).
+      - Only a key that is enabled counts (one pending deletion or disabled is as good as missing).
+    type: list
+    elements: str
+    default: []
+  kms_regions:
+    description: Regions to look for O(kms_aliases) in; defaults to O(region).
+    type: list
+    elements: str
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -65,6 +77,12 @@ EXAMPLES = r"""
     certificate_domain: example.com
     load_balancer_name: example-alb
   register: found
+
+- name: Find the operations key's ARN in both certificate regions
+  directfanz.launch.launch_facts:
+    kms_aliases: [alias/example-operations]
+    kms_regions: [us-east-1, eu-west-1]
+  register: keys   # keys.kms_keys['eu-west-1']['alias/example-operations'] is the key ARN
 """
 
 RETURN = r"""
@@ -89,7 +107,16 @@ network:
       not exist.
   returned: always
   type: dict
+kms_keys:
+  description:
+    - Region to a dict of alias to key ARN, for the O(kms_aliases) found enabled there; an alias not found is absent,
+      a region with none of them maps to C({}).
+  returned: always
+  type: dict
+  sample: {"eu-west-1": {"alias/example-operations": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-..."}}
 """
+
+import re
 
 try:
     import botocore
@@ -102,6 +129,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.directfanz.launch.plugins.module_utils import acm, cloudfront
 
 RETRY = AWSRetry.jittered_backoff(retries=8, delay=1, max_delay=20)
+ALIAS = re.compile(r"^alias/[A-Za-z0-9/_-]{1,250}$")
 
 
 def certificate(module, domain, region):
@@ -177,6 +205,24 @@ def network(module, name):
                                        if tag_name(g).startswith(name + "-"))}
 
 
+def kms_keys(module, aliases, region):
+    """alias -> key ARN of the enabled keys among ``aliases`` in ``region`` (DescribeKey takes the alias)."""
+    kms = module.client("kms", region=region, retry_decorator=RETRY)
+    out = {}
+    for alias in aliases:
+        try:
+            meta = kms.describe_key(KeyId=alias, aws_retry=True)["KeyMetadata"]
+        except botocore.exceptions.ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "NotFoundException":
+                continue
+            module.fail_json_aws(e, msg="Could not read key %s in %s" % (alias, region))
+        except botocore.exceptions.BotoCoreError as e:
+            module.fail_json_aws(e, msg="Could not read key %s in %s" % (alias, region))
+        if meta.get("KeyState", "Enabled") == "Enabled":
+            out[alias] = meta["Arn"]
+    return out
+
+
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
@@ -186,11 +232,17 @@ def main():
             load_balancer_region=dict(type="str"),
             distribution_name=dict(type="str"),
             network_name=dict(type="str"),
+            kms_aliases=dict(type="list", elements="str", default=[], no_log=False),
+            kms_regions=dict(type="list", elements="str"),
         ),
         supports_check_mode=True,
     )
     p = module.params
-    out = {"certificates": {}, "load_balancer": {}, "distribution": {}, "network": {}}
+    bad = [a for a in p["kms_aliases"] if not ALIAS.match(a or "")]
+    if bad:
+        module.fail_json(msg="launch_facts: kms_aliases %s not accepted; accepted: alias names such as"
+                             " alias/directfanz-operations" % ", ".join(repr(a) for a in bad))
+    out = {"certificates": {}, "load_balancer": {}, "distribution": {}, "network": {}, "kms_keys": {}}
     if p["certificate_domain"]:
         for region in p["certificate_regions"]:
             found = certificate(module, p["certificate_domain"], region)
@@ -202,6 +254,9 @@ def main():
         out["distribution"] = distribution(module, p["distribution_name"])
     if p["network_name"]:
         out["network"] = network(module, p["network_name"])
+    if p["kms_aliases"]:
+        for region in p["kms_regions"] or [p["region"]]:
+            out["kms_keys"][region] = kms_keys(module, p["kms_aliases"], region)
     module.exit_json(changed=False, **out)
 
 

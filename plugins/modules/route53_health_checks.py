@@ -109,10 +109,9 @@ import re
 import uuid
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.directfanz.launch.plugins.module_utils.plan import (
-    Plan, apply, aws_read, finish, refuse, retrying_client)
+from ansible_collections.directfanz.launch.plugins.module_utils.health_checks import MANAGED, read_health_checks
+from ansible_collections.directfanz.launch.plugins.module_utils.plan import Plan, apply, finish, refuse, retrying_client
 
-MANAGED = ("managed-by", "directfanz.launch")
 CHECK_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 FQDN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
 # What UpdateHealthCheck can change; the rest (type, interval) needs a new check.
@@ -215,34 +214,6 @@ def plan_checks(p, observed, reference=lambda name: name):
     return plan, ids
 
 
-def read(module, client):
-    """Name tag -> {id, version, config, tags, managed} for every health check that has a Name tag."""
-    checks = []
-    marker = None
-    while True:
-        paging = {"Marker": marker} if marker else {}
-        page = aws_read(module, client, "list health checks", "list_health_checks", **paging)
-        checks.extend(page.get("HealthChecks") or [])
-        if not page.get("IsTruncated"):
-            break
-        marker = page.get("NextMarker")
-    tags = {}
-    for start in range(0, len(checks), 10):
-        ids = [c["Id"] for c in checks[start:start + 10]]
-        answer = aws_read(module, client, "read the tags of health checks", "list_tags_for_resources",
-                          ResourceType="healthcheck", ResourceIds=ids)
-        for tag_set in answer.get("ResourceTagSets") or []:
-            tags[tag_set["ResourceId"]] = dict((t["Key"], t.get("Value", "")) for t in tag_set.get("Tags") or [])
-    out = {}
-    for check in checks:
-        own = tags.get(check["Id"], {})
-        if own.get("Name"):
-            out[own["Name"]] = {"id": check["Id"], "version": check.get("HealthCheckVersion", 1),
-                                "config": check.get("HealthCheckConfig") or {}, "tags": own,
-                                "managed": own.get(MANAGED[0]) == MANAGED[1]}
-    return out
-
-
 def view(observed, prefix):
     return dict((name, dict((k, v) for k, v in sorted(o["config"].items()) if k in MUTABLE + IMMUTABLE))
                 for name, o in sorted(observed.items()) if name.startswith(prefix + "-"))
@@ -272,7 +243,7 @@ def main():
         module.fail_json(msg="route53_health_checks refused the input: %s (no AWS call was made)" % "; ".join(problems),
                          problems=problems)
     client = retrying_client(module, "route53")
-    observed = read(module, client)
+    observed = read_health_checks(module, client)
     plan, ids = plan_checks(p, observed, reference=lambda name: "%s-%s" % (name, uuid.uuid4().hex[:12]))
     refuse(module, "route53_health_checks", plan)
     real = apply(module, plan, clients={"route53": client})

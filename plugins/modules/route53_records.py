@@ -67,9 +67,31 @@ options:
             type: str
             required: true
           evaluate_target_health:
-            description: Whether Route 53 checks the target's health.
+            description:
+              - Whether the set inherits the target's health (a load balancer is healthy while its target groups have
+                healthy targets). Not accepted for a CloudFront target.
             type: bool
             default: false
+      set_identifier:
+        description:
+          - Tells apart the two sets of a failover pair (same name and type); required with O(records[].failover).
+            Only failover routing is written by this module; sets of other routing policies are left alone and
+            never replaced.
+        type: str
+      failover:
+        description:
+          - C(PRIMARY) or C(SECONDARY) of a failover pair. Route 53 answers the PRIMARY while it is healthy (its
+            O(records[].health_check_id), or its alias target's health with
+            O(records[].alias.evaluate_target_health)), else the SECONDARY.
+          - A list with a SECONDARY must hold its PRIMARY; a name and type holds either one simple set or a pair.
+        type: str
+        choices: [PRIMARY, SECONDARY]
+      health_check_id:
+        description:
+          - Id of the Route 53 health check that judges this failover set. Aim it at the live target, not at the
+            failover name itself - once failed over, a check of the name sees the SECONDARY's answer and never
+            recovers (docs/failover.md).
+        type: str
   state:
     description: C(present) creates or updates the listed sets; C(absent) deletes those that exist.
     type: str
@@ -79,7 +101,9 @@ options:
     description:
       - Delete, in the same change, the record sets a listed set cannot stand beside - a CNAME at a name that
         gets other types (for example an imported C(www) CNAME replaced by alias A/AAAA records), or other types
-        at a name that gets a CNAME - so the name never stops answering. Without it such a conflict is refused.
+        at a name that gets a CNAME, the simple set of a name and type that becomes a failover pair (and the pair
+        that becomes a simple set again) - so the name never stops answering. Without it such a conflict is
+        refused.
     type: bool
     default: false
   keep_aliases:
@@ -133,6 +157,23 @@ EXAMPLES = r"""
       - name: api
         type: A
         alias: {hosted_zone_id: Z35SXDOTRQ7X7K, dns_name: my-alb-123.us-east-1.elb.amazonaws.com}
+
+- name: api. as a failover pair - the load balancer while its targets are healthy, else the maintenance page
+  directfanz.launch.route53_records:
+    zone: example.com
+    replace_conflicting: true   # the plain alias above gives way in the same change
+    records:
+      - name: api
+        type: A
+        set_identifier: api-primary
+        failover: PRIMARY
+        alias: {hosted_zone_id: Z35SXDOTRQ7X7K, dns_name: my-alb-123.us-east-1.elb.amazonaws.com,
+                evaluate_target_health: true}
+      - name: api
+        type: A
+        set_identifier: api-secondary
+        failover: SECONDARY
+        alias: {hosted_zone_id: Z2FDTNDATAQYW2, dns_name: d111111abcdef8.cloudfront.net}
 """
 
 RETURN = r"""
@@ -154,7 +195,10 @@ changes:
   returned: always
   type: list
   elements: dict
-  sample: [{"action": "CREATE", "name": "www.example.com.", "type": "CNAME", "ttl": 300, "values": ["example.com."]}]
+  sample: [{"action": "CREATE", "name": "www.example.com.", "type": "CNAME", "ttl": 300, "values": ["example.com."]},
+           {"action": "CREATE", "name": "api.example.com.", "type": "A", "set_identifier": "api-primary",
+            "failover": "PRIMARY", "alias": {"hosted_zone_id": "Z35SXDOTRQ7X7K", "dns_name": "my-alb.elb.amazonaws.com.",
+                                             "evaluate_target_health": true}}]
 actions:
   description: What was (or in check mode would be) done, one line per record set changed.
   returned: always
@@ -186,14 +230,16 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.directfanz.launch.plugins.module_utils import route53
 from ansible_collections.directfanz.launch.plugins.module_utils.plan import Plan, apply, finish
 from ansible_collections.directfanz.launch.plugins.module_utils.records import (
-    RecordError, describe, from_rrset, keep_aliases, key, normalize_record, plan_changes, split_batches, to_change)
+    RecordError, check_failover_pairs, describe, from_rrset, ident, keep_aliases, normalize_record, plan_changes,
+    split_batches, to_change)
 from ansible_collections.directfanz.launch.plugins.module_utils.validation import domain_problem
 
 
 def change_result(change):
     rec = change["record"]
     out = {"action": change["action"], "name": rec["name"], "type": rec["type"]}
-    out.update((k, rec[k]) for k in ("ttl", "values", "alias") if k in rec)
+    out.update((k, rec[k]) for k in ("ttl", "values", "alias", "set_identifier", "failover", "health_check_id")
+               if k in rec)
     return out
 
 
@@ -202,7 +248,9 @@ def main():
                       evaluate_target_health=dict(type="bool", default=False))
     record_spec = dict(name=dict(type="str", required=True), type=dict(type="str", required=True),
                        ttl=dict(type="int"), values=dict(type="list", elements="str"),
-                       alias=dict(type="dict", options=alias_spec))
+                       alias=dict(type="dict", options=alias_spec), set_identifier=dict(type="str"),
+                       failover=dict(type="str", choices=["PRIMARY", "SECONDARY"]),
+                       health_check_id=dict(type="str"))
     module = AnsibleAWSModule(
         argument_spec=dict(
             zone=dict(type="str"), hosted_zone_id=dict(type="str"), private_zone=dict(type="bool", default=False),
@@ -232,17 +280,21 @@ def main():
         desired, seen = [], set()
         for r in p["records"]:
             rec = normalize_record(r, zone_name)
-            if key(rec) in seen:
-                raise RecordError("%s %s is listed twice; list each name and type once with all its values"
-                                  % key(rec))
-            seen.add(key(rec))
+            if ident(rec) in seen:
+                raise RecordError("%s %s is listed twice; list each name and type once with all its values (a"
+                                  " failover pair: once per set identifier)" % ident(rec)[:2])
+            seen.add(ident(rec))
             desired.append(rec)
+        if p["state"] == "present":
+            check_failover_pairs(desired)
         return desired
 
-    if p["zone"]:
-        try:
-            normalize_all(p["zone"])
-        except RecordError as exc:
+    try:
+        # with only hosted_zone_id the names may be relative: check them against a stand-in zone, so a broken pair
+        # (a SECONDARY without its PRIMARY, a failover set without its identifier) still stops before any call
+        normalize_all(p["zone"] or "zone.invalid")
+    except RecordError as exc:
+        if p["zone"] or "not inside the zone" not in str(exc):
             module.fail_json(msg=str(exc))
 
     conn = route53.client(module)
@@ -280,8 +332,8 @@ def main():
 
     diff = None
     if module._diff:
-        before = dict((key(c["before"]), describe(c["before"])) for c in changes if c["before"])
-        after = dict((key(c["record"]), describe(c["record"])) for c in changes if c["action"] != "DELETE")
+        before = dict((ident(c["before"]), describe(c["before"])) for c in changes if c["before"])
+        after = dict((ident(c["record"]), describe(c["record"])) for c in changes if c["action"] != "DELETE")
         diff = {"before": "".join(before[k] + "\n" for k in sorted(before)),
                 "after": "".join(after[k] + "\n" for k in sorted(after))}
     finish(module, plan, diff, zone_id=zone_id, zone_name=zone_name, nameservers=nameservers,

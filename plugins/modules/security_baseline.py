@@ -214,6 +214,8 @@ except ImportError:  # pragma: no cover
     from urlparse import urlparse
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.directfanz.launch.plugins.module_utils.kms_policy import admin_statement
+from ansible_collections.directfanz.launch.plugins.module_utils.policy_views import lifecycle_view, normalise_policy
 from ansible_collections.directfanz.launch.plugins.module_utils.plan import (
     Plan, apply, aws_call, error_code, finish, refuse, retrying_client)
 
@@ -229,14 +231,9 @@ LIFECYCLE_RULE = "cloudtrail-logs"
 # Management events of every kind, nothing excluded (KMS and RDS Data API events included).
 EVENT_SELECTORS = [{"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": [],
                     "ExcludeManagementEventSources": []}]
-# Key administration for the account, by name instead of kms:* (AWS's documented "key administrators" actions) - no
+# Key administration for the account is module_utils/kms_policy.py's admin_statement (by name instead of kms:*) - no
 # use of the key: only CloudTrail encrypts with it, CloudWatch Logs for the one group, and the account's principals
 # decrypt CloudTrail's log files.
-KEY_ADMIN_ACTIONS = ["kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey",
-                     "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy",
-                     "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListGrants", "kms:ListKeyPolicies",
-                     "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RevokeGrant", "kms:ScheduleKeyDeletion",
-                     "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription"]
 # What CloudWatch Logs does with the key for the trail's group (AWS's documented kms:Encrypt*, Decrypt*, ReEncrypt*,
 # GenerateDataKey*, by name; kms:Describe* is left out: it carries no encryption context, so under the group's
 # encryption-context condition it would never be granted anyway).
@@ -344,8 +341,7 @@ def key_policy(n):
     account, partition = n["account"], n["partition"]
     trails = "arn:%s:cloudtrail:*:%s:trail/*" % (partition, account)
     return {"Version": "2012-10-17", "Statement": [
-        {"Sid": "KeyAdministration", "Effect": "Allow", "Principal": {"AWS": "arn:%s:iam::%s:root" % (partition, account)},
-         "Action": list(KEY_ADMIN_ACTIONS), "Resource": "*"},
+        admin_statement(account, partition),
         {"Sid": "CloudTrailEncryptLogs", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
          "Action": "kms:GenerateDataKey*", "Resource": "*",
          "Condition": {"StringEquals": {"aws:SourceArn": n["trail_arn"]},
@@ -439,54 +435,6 @@ def feature_request(features):
 
 # ---------------------------------------------------------------------------------------------------------------
 # Normalising
-
-
-def _as_list(value):
-    return list(value) if isinstance(value, list) else [value]
-
-
-def normalise_policy(policy):
-    """A policy (dict or JSON text) where equal meaning compares equal: single values as lists, lists sorted, action
-    names and condition keys in lower case, statements sorted, Id dropped; None for no policy."""
-    if policy is None or policy == "":
-        return None
-    if isinstance(policy, str):
-        policy = json.loads(policy)
-    statements = policy.get("Statement", [])
-    out = []
-    for statement in _as_list(statements):
-        s = {}
-        for key, value in statement.items():
-            if key in ("Action", "NotAction"):
-                s[key] = sorted(set(a.lower() for a in _as_list(value)))
-            elif key in ("Resource", "NotResource"):
-                s[key] = sorted(set(_as_list(value)))
-            elif key in ("Principal", "NotPrincipal"):
-                value = {"AWS": "*"} if value == "*" else value
-                s[key] = dict((kind, sorted(set(_as_list(ids)))) for kind, ids in value.items())
-            elif key == "Condition":
-                s[key] = dict((op, dict((ck.lower(), sorted(set(str(v) for v in _as_list(cv))))
-                                        for ck, cv in conds.items())) for op, conds in value.items())
-            else:
-                s[key] = value
-        out.append(s)
-    return {"Version": policy.get("Version", "2008-10-17"),
-            "Statement": sorted(out, key=lambda s: (str(s.get("Sid", "")), json.dumps(s, sort_keys=True)))}
-
-
-def lifecycle_view(rules):
-    """The fields we set of the lifecycle rules, comparable between a request and a GetBucketLifecycleConfiguration
-    answer (which may spell the filter or omit empty fields differently)."""
-    out = {}
-    for rule in rules or []:
-        prefix = (rule.get("Filter") or {}).get("Prefix", rule.get("Prefix"))
-        out[rule.get("ID")] = {
-            "status": rule.get("Status"), "prefix": prefix,
-            "transitions": sorted((t.get("Days"), t.get("StorageClass")) for t in rule.get("Transitions") or []),
-            "expiration": (rule.get("Expiration") or {}).get("Days"),
-            "noncurrent": (rule.get("NoncurrentVersionExpiration") or {}).get("NoncurrentDays"),
-            "abort": (rule.get("AbortIncompleteMultipartUpload") or {}).get("DaysAfterInitiation")}
-    return out
 
 
 def encryption_view(rules):

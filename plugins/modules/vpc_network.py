@@ -13,7 +13,7 @@ short_description: A whole VPC network - subnets, gateways, routes, security gro
 version_added: 0.2.0
 description:
   - Makes a VPC network what the task says, in one invocation - the VPC (DNS support and DNS host names on), an
-    internet gateway attached to it, public subnets (public IPs on launch) sharing one route table whose default
+    internet gateway attached to it, public subnets sharing one route table whose default
     route goes to the internet gateway, NAT gateways with their own Elastic IPs, private subnets whose route
     table(s) send their default route to a NAT gateway, and security groups with exactly the listed ingress rules.
   - Why one module instead of amazon.aws's C(ec2_vpc_net), C(ec2_vpc_subnet), C(ec2_vpc_igw),
@@ -30,6 +30,10 @@ description:
     security group; NAT gateways the network no longer uses are reported as warnings (they cost money).
   - A NAT gateway that is C(failed) or C(deleted) is ignored and replaced (reusing its free Elastic IP); a new NAT
     gateway is waited for, up to O(wait_timeout), until it is C(available) before a route points to it.
+  - No subnet assigns public IPv4 addresses on launch (C(MapPublicIpOnLaunch) false), public ones included - only
+    the load balancer (its own addresses) and the NAT gateways (their Elastic IPs) live there, and neither needs it; a
+    subnet found with it on gets it turned off, as a planned change. Anything that really needs a public address
+    must ask for it itself (an ENI's C(AssociatePublicIpAddress)).
   - Egress rules are not managed - every group keeps AWS's default egress rule, which allows all outbound traffic.
     The ingress rules of a listed group are exactly the listed ones - any other ingress rule is revoked.
 author: DirectFanz platform team (@directfanz)
@@ -646,8 +650,9 @@ def plan_subnets(p, state, plan):
                         " changed: put %s_subnets back to %s, or move what runs in it, delete the subnet and run"
                         " again" % (name, subnet["SubnetId"], subnet["CidrBlock"], subnet["AvailabilityZone"], cidr,
                                     az, kind, subnet["CidrBlock"]))
-                elif kind == "public" and not subnet.get("MapPublicIpOnLaunch"):
-                    plan.add("map_public_ip", "enable MapPublicIpOnLaunch on subnet %s" % name,
+                elif subnet.get("MapPublicIpOnLaunch"):
+                    # Requirement 9.4: nothing in our subnets gets a public address it did not ask for.
+                    plan.add("unmap_public_ip", "disable MapPublicIpOnLaunch on subnet %s" % name,
                              subnet=subnet["SubnetId"])
                 continue
             wanted = ipaddress.ip_network(cidr)
@@ -660,7 +665,7 @@ def plan_subnets(p, state, plan):
                                                          if tags_of(other).get("Name") else "", cidr))
             plan.ids["subnet:" + name] = plan.add("create_subnet", "create subnet %s %s" % (name, cidr),
                                                   out="subnet " + name, vpc=plan.ids["vpc"], cidr=cidr, az=az,
-                                                  public=kind == "public", tags=full_tags(p, name))
+                                                  tags=full_tags(p, name))
 
 
 def plan_nat_gateways(p, state, plan):
@@ -856,9 +861,10 @@ def nat_mode_of(p, state):
 
 
 def diff_of(p, state):
-    """Compact before/after: the VPC CIDR, the subnets, the NAT mode and each listed group's rules."""
+    """Compact before/after: the VPC CIDR, the subnets (and which assign public IPs on launch: none after), the NAT
+    mode and each listed group's rules."""
     after = {"vpc": {"name": p["name"], "cidr": p["cidr"]}, "nat_gateways": p["nat_gateways"], "subnets": {},
-             "security_groups": {}}
+             "public_ip_on_launch": [], "security_groups": {}}
     for kind in ("public", "private"):
         for az, cidr in zip(p["availability_zones"], p[kind + "_subnets"]):  # noqa: B905 - lengths validated
             after["subnets"][subnet_name(p, kind, az)] = "%s %s" % (cidr, az)
@@ -867,11 +873,14 @@ def diff_of(p, state):
     if state["vpc"] is None:
         return {"before": {}, "after": after}
     before = {"vpc": {"name": p["name"], "cidr": state["vpc"]["CidrBlock"]}, "nat_gateways": nat_mode_of(p, state),
-              "subnets": {}, "security_groups": {}}
+              "subnets": {}, "public_ip_on_launch": [], "security_groups": {}}
     for subnet in state["subnets"]:
         name = tags_of(subnet).get("Name")
         if is_ours(subnet, p["name"]) and name in after["subnets"]:
             before["subnets"][name] = "%s %s" % (subnet["CidrBlock"], subnet["AvailabilityZone"])
+            if subnet.get("MapPublicIpOnLaunch"):
+                before["public_ip_on_launch"].append(name)
+    before["public_ip_on_launch"].sort()
     found = dict((tags_of(g).get("Name"), g) for g in state["groups"] if is_ours(g, p["name"]))
     names = dict((found["%s-%s" % (p["name"], g["name"])]["GroupId"], g["name"]) for g in p["security_groups"]
                  if "%s-%s" % (p["name"], g["name"]) in found)
@@ -996,9 +1005,10 @@ def create_subnet(module, ec2, vpc_id, cidr, az, tags):
                 CidrBlock=cidr, AvailabilityZone=az, TagSpecifications=tag_spec("subnet", tags))["Subnet"]["SubnetId"]
 
 
-def map_public_ip(module, ec2, subnet_id):
-    call(module, ec2, "enable MapPublicIpOnLaunch on subnet %s" % subnet_id, "modify_subnet_attribute",
-         SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": True})
+def unmap_public_ip(module, ec2, subnet_id):
+    """A new subnet starts with MapPublicIpOnLaunch false (AWS's default), so only one found with it on gets this."""
+    call(module, ec2, "disable MapPublicIpOnLaunch on subnet %s" % subnet_id, "modify_subnet_attribute",
+         SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": False})
 
 
 def allocate_address(module, ec2, tags):
@@ -1121,7 +1131,7 @@ def read_state(module, ec2, p):
 
 
 STEP_OPS = ("create_vpc", "set_vpc_attribute", "create_internet_gateway", "attach_internet_gateway", "create_subnet",
-            "map_public_ip", "allocate_address", "create_nat_gateway", "wait_nat_gateways", "create_route_table",
+            "unmap_public_ip", "allocate_address", "create_nat_gateway", "wait_nat_gateways", "create_route_table",
             "create_route", "replace_route", "delete_route", "associate_route_table", "replace_association",
             "create_security_group", "authorize_ingress", "revoke_ingress", "describe_ingress", "create_tags")
 
@@ -1141,12 +1151,9 @@ def run_step(module, ec2, step, real):
     if op == "attach_internet_gateway":
         return attach_internet_gateway(module, ec2, real(step["igw"]), real(step["vpc"]))
     if op == "create_subnet":
-        subnet_id = create_subnet(module, ec2, real(step["vpc"]), step["cidr"], step["az"], step["tags"])
-        if step["public"]:
-            map_public_ip(module, ec2, subnet_id)
-        return subnet_id
-    if op == "map_public_ip":
-        return map_public_ip(module, ec2, step["subnet"])
+        return create_subnet(module, ec2, real(step["vpc"]), step["cidr"], step["az"], step["tags"])
+    if op == "unmap_public_ip":
+        return unmap_public_ip(module, ec2, step["subnet"])
     if op == "allocate_address":
         return allocate_address(module, ec2, step["tags"])
     if op == "create_nat_gateway":

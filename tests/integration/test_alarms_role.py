@@ -1,15 +1,16 @@
-"""The alarms role through a small playbook against a sandbox built by site.yml (every phase): it finds what was
-built by itself (alarm_targets), derives the thresholds, keeps 41 alarms and the dashboard in one call per region;
-every alarm's actions are the alert topic; a second run and `--tags operations` alone change nothing and make no
-write call (the recording proxy); --check with a changed threshold writes nothing; a memory threshold above the
-instance's RAM stops the role before any write; the other phases' alarms under <launch_name>- are never purged;
-check mode on an empty account plans around what is missing and a real run there stops naming the phases."""
+"""The health checks and the alarms roles through a small playbook against a sandbox site.yml built (every phase but
+operations): the alarms role finds what was built by itself (alarm_targets), derives the thresholds, keeps 45 alarms
+(4 on the health checks) and the dashboard in one call per region; every alarm's actions are the alert topic; a
+second run and `--tags operations` alone change nothing and make no write call (the recording proxy); --check with a
+changed threshold writes nothing; a memory threshold above the instance's RAM stops the role before any write; the
+other phases' alarms under <launch_name>- are never purged; check mode on an empty account plans around what is
+missing and a real run there stops naming the phases."""
 
 import json
 
 import pytest
 
-from conftest import ROOT, Recorder, playbook, post
+from conftest import ROOT, Recorder, playbook
 from conftest import aws_client as client
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:directfanz-sandbox-alerts"
@@ -25,7 +26,12 @@ PLAY = """
     directfanz.launch.alarm_targets: "{{ launch_aws_module_defaults }}"
     directfanz.launch.cloudwatch_alarms: "{{ launch_aws_module_defaults }}"
     directfanz.launch.cloudfront_metrics: "{{ launch_aws_module_defaults }}"
+    directfanz.launch.route53_health_checks: "{{ launch_aws_module_defaults }}"
   tasks:
+    - name: Keep the health checks (their alarms are the alarms role's)
+      ansible.builtin.import_role:
+        name: directfanz.launch.health_checks
+      tags: [operations]
     - name: Keep the alarms and the dashboard
       ansible.builtin.import_role:
         name: directfanz.launch.alarms
@@ -43,14 +49,10 @@ class Recording(Recorder):
         return None
 
 
-@pytest.fixture(scope="module")
-def built(sandbox):
-    """A sandbox on which site.yml built every phase (once for this module's tests)."""
-    post(sandbox["aws_endpoint_url"] + "/moto-api/reset")
-    post(sandbox["hostinger_api_url"] + "/__sim/reset")
-    site = playbook(sandbox, "--skip-tags", "operations")  # every phase but the one under test
-    assert site.rc == 0 and site.failed == 0, site.out[-3000:]
-    return sandbox
+@pytest.fixture()
+def built(site_without_operations):
+    """A sandbox on which site.yml built every phase but operations (shared with the other operations roles' tests)."""
+    return site_without_operations
 
 
 def run(sandbox, tmp_path, *args, via=None, extra=None):
@@ -70,9 +72,16 @@ def ours(sandbox):
 def test_the_role_keeps_alarms_derived_from_what_was_built_and_a_second_run_writes_nothing(built, tmp_path):
     others = sorted(a["AlarmName"] for a in client(built, "cloudwatch").describe_alarms()["MetricAlarms"])
     first = run(built, tmp_path)
-    assert first.rc == 0 and first.failed == 0 and first.changed == 1, first.out
+    assert first.rc == 0 and first.failed == 0 and first.changed == 2, first.out  # health checks, alarms
     alarms = ours(built)
-    assert len(alarms) == 41, sorted(alarms)
+    assert len(alarms) == 45, sorted(alarms)
+    checks = dict((t["ResourceId"], dict((x["Key"], x["Value"]) for x in t["Tags"])) for t in client(
+        built, "route53").list_tags_for_resources(ResourceType="healthcheck", ResourceIds=[
+            c["Id"] for c in client(built, "route53").list_health_checks()["HealthChecks"]])["ResourceTagSets"])
+    status = alarms[PREFIX + "health-api"]
+    assert checks[status["Dimensions"][0]["Value"]]["Name"] == "directfanz-sandbox-api", checks
+    assert (status["Namespace"], status["MetricName"], status["TreatMissingData"]) == (
+        "AWS/Route53", "HealthCheckStatus", "breaching")
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [TOPIC] and alarm["OKActions"] == [TOPIC], alarm["AlarmName"]
     memory = alarms[PREFIX + "rds-freeable-memory"]
@@ -86,7 +95,7 @@ def test_the_role_keeps_alarms_derived_from_what_was_built_and_a_second_run_writ
     body = json.loads(client(built, "cloudwatch").get_dashboard(
         DashboardName="directfanz-sandbox-operations")["DashboardBody"])
     rows = [w["properties"]["markdown"] for w in body["widgets"] if w["type"] == "text"]
-    assert len(rows) == 5 and rows[0].startswith("## Edge") and rows[-1].startswith("## Cache")
+    assert len(rows) == 6 and rows[0].startswith("## Edge") and rows[-1].startswith("## Cache")
     # the other phases' alarms (certificate expiry, scaling) share <launch_name>- and are left alone
     assert sorted(a["AlarmName"] for a in client(built, "cloudwatch").describe_alarms()["MetricAlarms"]
                   if not a["AlarmName"].startswith(PREFIX)) == others

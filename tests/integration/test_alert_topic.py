@@ -191,3 +191,41 @@ def test_one_call_per_region_keeps_regions_apart(fresh):
 
     rc, out, again = alert(fresh, region="eu-west-1")
     assert rc == 0 and again["changed"] is False, out
+
+
+def test_the_kms_key_is_planned_set_kept_and_left_alone_without_the_option(fresh, recorder):
+    key = "alias/directfanz-operations"
+    assert alert(fresh)[0] == 0  # an unencrypted topic, as the certificates phase left it before the key
+    rc, out, checked = alert(fresh, "--check", "--diff", via=recorder, kms_master_key_id=key)
+    assert rc == 0 and checked["actions"] == ["encrypt topic directfanz-alerts with %s (was none)" % key], out
+    assert checked["diff"]["before"]["topic"]["kms_master_key_id"] == ""
+    assert checked["diff"]["after"]["topic"]["kms_master_key_id"] == key
+    assert recorder.writes() == [], recorder.calls
+    sns = client(fresh, "sns")
+    arn = checked["topic_arn"]
+    assert "KmsMasterKeyId" not in sns.get_topic_attributes(TopicArn=arn)["Attributes"]
+
+    rc, out, done = alert(fresh, kms_master_key_id=key)
+    assert rc == 0 and done["changed"] is True, out
+    assert sns.get_topic_attributes(TopicArn=arn)["Attributes"]["KmsMasterKeyId"] == key
+    del recorder.calls[:]
+    for args in ({"kms_master_key_id": key}, {}):  # the same key, then a role that keeps the topic without it
+        rc, out, again = alert(fresh, via=recorder, **args)
+        assert rc == 0 and again["changed"] is False, out
+    assert recorder.writes() == [] and "GetTopicAttributes" in recorder.calls, recorder.calls
+    assert sns.get_topic_attributes(TopicArn=arn)["Attributes"]["KmsMasterKeyId"] == key
+
+
+def test_a_new_topic_is_created_encrypted(fresh):
+    key = "arn:aws:kms:us-east-1:123456789012:alias/directfanz-operations"
+    rc, out, result = alert(fresh, kms_master_key_id=key)
+    assert rc == 0 and result["actions"][0] == "create topic directfanz-alerts encrypted with %s" % key, out
+    attributes = client(fresh, "sns").get_topic_attributes(TopicArn=result["topic_arn"])["Attributes"]
+    assert attributes["KmsMasterKeyId"] == key
+
+
+def test_a_key_that_is_not_an_alias_or_arn_fails_before_any_call(fresh, recorder):
+    rc, out, result = alert(fresh, via=recorder, kms_master_key_id="1234abcd-12ab-34cd-56ef-1234567890ab")
+    assert rc != 0 and "kms_master_key_id '1234abcd-12ab-34cd-56ef-1234567890ab' is not accepted; accepted: an alias" \
+        in result.get("msg", out), out
+    assert recorder.calls == [] and nothing_exists(fresh), recorder.calls

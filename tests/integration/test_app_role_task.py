@@ -86,11 +86,13 @@ def pg():
 
 
 def aws_world(sandbox, pg_port, master_password, app_password):
-    """What earlier phases leave in AWS: the data key, RDS's managed master secret, the pooler auth secret (with the
-    role's verifier), the network, the cluster."""
+    """What earlier phases leave in AWS: the data key, the operations key (the certificates phase's), RDS's managed
+    master secret, the pooler auth secret (with the role's verifier), the network, the cluster."""
     kms = client(sandbox, "kms")
     key = kms.create_key()["KeyMetadata"]
     kms.create_alias(AliasName="alias/%s-data" % LAUNCH, TargetKeyId=key["KeyId"])
+    operations = kms.create_key()["KeyMetadata"]
+    kms.create_alias(AliasName="alias/%s-operations" % LAUNCH, TargetKeyId=operations["KeyId"])
     sm = client(sandbox, "secretsmanager")
     master = sm.create_secret(Name="rds!db-0a1b2c3d-4e5f", KmsKeyId=key["Arn"], SecretString=json.dumps(
         {"username": MASTER, "password": master_password}))
@@ -104,7 +106,8 @@ def aws_world(sandbox, pg_port, master_password, app_password):
                for cidr, zone in (("10.42.128.0/20", "us-east-1a"), ("10.42.144.0/20", "us-east-1b"))]
     app = ec2.create_security_group(GroupName="%s-app" % LAUNCH, Description="app", VpcId=vpc)["GroupId"]
     client(sandbox, "ecs").create_cluster(clusterName=CLUSTER)
-    return {"key_arn": key["Arn"], "master_arn": master["ARN"], "auth_arn": auth["ARN"],
+    return {"key_arn": key["Arn"], "operations_key_arn": operations["Arn"], "master_arn": master["ARN"],
+            "auth_arn": auth["ARN"],
             "verifier_ref": "%s:verifier::%s" % (auth["ARN"], auth["VersionId"]), "verifier": verifier,
             "subnets": subnets, "app": app}
 
@@ -203,6 +206,9 @@ def test_the_registered_task_makes_the_role_on_real_postgresql_twice(fresh, pg, 
     assert by_sid["Decrypt"]["Resource"] == w["key_arn"]
     assert by_sid["Decrypt"]["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}
     assert by_sid["Logs"]["Resource"] == "arn:aws:logs:us-east-1:%s:log-group:/%s/db-setup:*" % (ACCOUNT, LAUNCH)
+    # the task's log group under the operations key (found by alias through launch_facts)
+    group = client(fresh, "logs").describe_log_groups(logGroupNamePrefix="/%s/db-setup" % LAUNCH)["logGroups"][0]
+    assert group["kmsKeyId"] == w["operations_key_arn"]
 
     ecs = client(fresh, "ecs")
     td = ecs.describe_task_definition(taskDefinition=outcome["task_definition_arn"])["taskDefinition"]

@@ -85,3 +85,36 @@ def test_bad_input_is_refused_before_any_call():
         "default_behavior": {"origin_id": "missing", "cache_policy_id": CACHING_DISABLED}})
     assert rc != 0 and "not an ACM certificate in us-east-1" in out and "targets origin 'missing'" in out, out
     assert "Could not" not in out
+
+
+def test_error_responses_check_create_nothing_then_one_change(fresh):
+    cf = client(fresh, "cloudfront")
+    page = "/__maintenance/index.html"
+    errors = [{"error_code": c, "response_page_path": page, "response_code": 503, "caching_min_ttl": 10}
+              for c in (504, 502, 503)]
+    args = distribution(fresh, error_responses=errors)
+    rc, out, check = aws(fresh, "cloudfront_distribution", args, "--check")
+    assert rc == 0 and check["changed"] is True and cf.list_distributions()["DistributionList"].get("Items", []) == []
+    rc, out, first = aws(fresh, "cloudfront_distribution", args)
+    assert rc == 0 and first["changed"] is True, out
+    got = cf.get_distribution_config(Id=first["id"])["DistributionConfig"]["CustomErrorResponses"]
+    assert [(e["ErrorCode"], e["ResponsePagePath"], e["ResponseCode"], e["ErrorCachingMinTTL"]) for e in got[
+        "Items"]] == [(c, page, "503", 10) for c in (502, 503, 504)]
+    rc, out, second = aws(fresh, "cloudfront_distribution", args)
+    assert rc == 0 and second["changed"] is False, out
+    # not given: left as it is
+    rc, out, other = aws(fresh, "cloudfront_distribution", dict((k, v) for k, v in args.items() if k != "error_responses"))
+    assert rc == 0 and other["changed"] is False, out
+    rc, out, third = aws(fresh, "cloudfront_distribution", dict(args, error_responses=errors[:2]))
+    assert rc == 0 and third["changes"] == ["CustomErrorResponses"], out
+    assert len(cf.get_distribution_config(Id=first["id"])["DistributionConfig"]["CustomErrorResponses"]["Items"]) == 2
+
+
+def test_bad_error_responses_are_refused_before_any_call():
+    rc, out, result = module("cloudfront_distribution", {
+        "name": "site", "origins": [{"id": "app", "domain_name": "lb.example.com"}],
+        "default_behavior": {"origin_id": "app", "cache_policy_id": CACHING_DISABLED},
+        "error_responses": [{"error_code": 302}, {"error_code": 503, "response_page_path": "/m.html"}]})
+    assert rc != 0, out
+    assert "error_code 302 is not accepted" in result["msg"] and "give response_page_path and response_code" in result[
+        "msg"]

@@ -153,6 +153,21 @@ def test_a_changed_definition_is_a_new_revision_and_a_new_run(fresh, recorder):
     assert rc == 0 and again["changed"] is False and recorder.writes() == [], out
 
 
+def test_the_log_group_is_made_under_the_key_and_kept(fresh, recorder):
+    w = world(fresh)
+    key = client(fresh, "kms").create_key(Description="operations")["KeyMetadata"]["Arn"]
+    rc, out, checked = run(fresh, args(w, log_kms_key_arn=key), "--check", via=recorder)
+    assert rc == 0 and "create log group %s encrypted with %s" % (LOG_GROUP, key) in checked["actions"], out
+    assert recorder.writes() == [], recorder.calls
+    rc, out, first = run(fresh, args(w, log_kms_key_arn=key))
+    assert rc == 0, out
+    group = client(fresh, "logs").describe_log_groups(logGroupNamePrefix=LOG_GROUP)["logGroups"][0]
+    assert group["kmsKeyId"] == key
+    recorder.calls.clear()
+    rc, out, again = run(fresh, args(w, log_kms_key_arn=key), via=recorder)
+    assert rc == 0 and again["changed"] is False and recorder.writes() == [], out
+
+
 @pytest.mark.parametrize("over, expected", [
     ({"image": "public.ecr.aws/docker/library/postgres:latest"}, "is tagged latest"),
     ({"image": "postgres"}, "has no tag"),
@@ -164,6 +179,8 @@ def test_a_changed_definition_is_a_new_revision_and_a_new_run(fresh, recorder):
     ({"execution_role_arn": "directfanz-db-setup"}, "execution_role_arn"),
     ({"tags": {"launch-one-off-status": "succeeded"}}, "tag key 'launch-one-off-status' is not accepted"),
     ({"environment": {"APP_SERVER_CA": "x" * 70000}}, "ECS's limit"),
+    ({"log_kms_key_arn": "alias/directfanz-sandbox-operations"},
+     "log_kms_key_arn 'alias/directfanz-sandbox-operations' is not accepted; accepted: a KMS key ARN"),
 ])
 def test_bad_input_is_refused_before_any_call(fresh, recorder, over, expected):
     w = {"subnets": ["subnet-0a1b2c3d"], "app": "sg-0a1b2c3d"}

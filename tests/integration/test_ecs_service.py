@@ -247,6 +247,17 @@ def test_bad_input_is_refused_before_any_call(fresh, recorder, change, message):
     assert "hunter2hunter2" not in json.dumps(result.get("msg", "")) and "hunter2hunter2" not in (result.get("msg") or "")
 
 
+def test_a_log_key_that_is_not_a_key_arn_of_the_region_is_refused_before_any_call(fresh, recorder):
+    w = {"vpc": "vpc-1", "subnets": ["subnet-1"], "app": "sg-1", "db": "sg-2",
+         "tg": "arn:aws:elasticloadbalancing:us-east-1:%s:targetgroup/directfanz-web/0123abcd" % ACCOUNT}
+    for key, message in (("alias/directfanz-operations", "is not accepted; accepted: a KMS key ARN such as"),
+                         ("arn:aws:kms:eu-west-1:%s:key/1234abcd-12ab-34cd-56ef-1234567890ab" % ACCOUNT,
+                          "is a key of eu-west-1; accepted: a key of the log group's region us-east-1")):
+        rc, out, result = run(fresh, w, via=recorder, log_kms_key_arn=key)
+        assert rc != 0 and message in result.get("msg", ""), out
+    assert recorder.calls == []
+
+
 def test_latest_is_accepted_only_when_allowed(fresh, recorder):
     w = world(fresh)
     services = specs(w)

@@ -55,6 +55,17 @@ def certificate(sandbox):
     return found[0]["CertificateArn"] if found else acm.request_certificate(DomainName="*.directfanz.io")["CertificateArn"]
 
 
+def operations_key(sandbox):
+    """The operations key (the certificates phase's alias/<name>-operations), made once per test; its ARN."""
+    kms = client(sandbox, "kms")
+    for alias in kms.list_aliases()["Aliases"]:
+        if alias["AliasName"] == "alias/directfanz-sandbox-operations":
+            return kms.describe_key(KeyId=alias["AliasName"])["KeyMetadata"]["Arn"]
+    key = kms.create_key(Description="operations")["KeyMetadata"]
+    kms.create_alias(AliasName="alias/directfanz-sandbox-operations", TargetKeyId=key["KeyId"])
+    return key["Arn"]
+
+
 def run(sandbox, tmp_path, *args, extra=None):
     book = tmp_path / "compute.yml"
     book.write_text(PLAY)
@@ -64,6 +75,7 @@ def run(sandbox, tmp_path, *args, extra=None):
 
 
 def test_the_phase_builds_everything_and_a_second_run_changes_nothing(fresh, tmp_path):
+    key = operations_key(fresh)
     first = run(fresh, tmp_path)
     assert first.rc == 0 and first.failed == 0, first.out
     ecs, iam = client(fresh, "ecs"), client(fresh, "iam")
@@ -113,12 +125,27 @@ def test_the_phase_builds_everything_and_a_second_run_changes_nothing(fresh, tmp
         ("service/directfanz-sandbox/stream", 2, 4), ("service/directfanz-sandbox/web", 2, 10),
         ("service/directfanz-sandbox/ws", 2, 6)]
 
+    # the services' log groups under the operations key (its ARN: CloudWatch Logs takes no alias)
+    groups = {g["logGroupName"]: g for g in client(fresh, "logs").describe_log_groups(
+        logGroupNamePrefix="/directfanz-sandbox/")["logGroups"]}
+    assert {n: g.get("kmsKeyId") for n, g in groups.items()} == {
+        "/directfanz-sandbox/%s" % s: key for s in ("pgbouncer", "stream", "web", "ws")}
+
     second = run(fresh, tmp_path)
     assert second.rc == 0 and second.changed == 0, second.out
-    # the compute phase alone finds the network, the load balancer and its target groups itself (launch_facts)
+    # the compute phase alone finds the network, the load balancer, its target groups and the key itself (launch_facts)
     alone = run(fresh, tmp_path, "--tags", "compute")
     assert alone.rc == 0 and alone.changed == 0, alone.out
-    assert "Find the network, the load balancer and its target groups" in alone.out
+    assert "Find the operations key, and the network, load balancer and target groups" in alone.out
+
+
+def test_without_the_operations_key_the_services_are_not_made(fresh, tmp_path):
+    result = run(fresh, tmp_path, "--tags", "compute")
+    assert result.rc != 0, result.out
+    assert "does not exist (or is not enabled) in us-east-1: run the certificates phase first" in " ".join(
+        result.out.split())
+    assert client(fresh, "ecs").list_services(cluster="directfanz-sandbox").get("serviceArns", []) == []
+    assert client(fresh, "logs").describe_log_groups(logGroupNamePrefix="/directfanz-sandbox/")["logGroups"] == []
 
 
 def test_check_mode_on_an_empty_account_makes_nothing(fresh, tmp_path):
@@ -130,6 +157,7 @@ def test_check_mode_on_an_empty_account_makes_nothing(fresh, tmp_path):
 
 
 def test_a_missing_image_stops_the_phase_before_any_service(fresh, tmp_path):
+    operations_key(fresh)  # the certificates phase ran: what stops the phase is the image
     images = dict(EXTRA["ecs_services_images"], stream="")
     result = run(fresh, tmp_path, extra={"ecs_services_images": images})
     assert result.rc != 0 and "no image for service stream" in result.out, result.out

@@ -1,5 +1,6 @@
 """Every phase of site.yml against the moto server, as a user runs them: --check on a fresh sandbox creates nothing,
-the whole launch (certificates, network, edge, data, compute, config, dns_records), a second run that changes
+the whole launch (certificates, network, edge with the maintenance page, data, compute, config, dns_records with
+the api. failover pair), a second run that changes
 nothing (and prints no secret at -vvv, neither ours nor the example secrets file's), and tagged runs of one phase on
 their own."""
 
@@ -71,9 +72,12 @@ def test_the_launch_then_a_second_run_changes_nothing(fresh):
     assert first.rc == 0, first.out[-6000:]
     elb = client(fresh, "elbv2")
     lb = elb.describe_load_balancers(Names=["directfanz-sandbox-alb"])["LoadBalancers"][0]
-    dist = client(fresh, "cloudfront").list_distributions()["DistributionList"]["Items"][0]
+    dists = client(fresh, "cloudfront").list_distributions()["DistributionList"]["Items"]
+    [dist] = [d for d in dists if DOMAIN in (d["Aliases"].get("Items") or [])]
+    [maintenance] = [d for d in dists if "api." + DOMAIN in (d["Aliases"].get("Items") or [])]
     zone, rrsets = record_sets(fresh)
-    got = {(r["Name"], r["Type"]): r for r in rrsets}
+    got = {(r["Name"], r["Type"]): r for r in rrsets if not r.get("SetIdentifier")}
+    pairs = {(r["Name"], r["Type"], r["SetIdentifier"]): r for r in rrsets if r.get("SetIdentifier")}
 
     # certificates: issued, and the validation CNAME really is in the zone (moto issues without looking)
     acm = client(fresh, "acm")
@@ -106,9 +110,40 @@ def test_the_launch_then_a_second_run_changes_nothing(fresh):
         assert got[(name, "A")]["AliasTarget"]["DNSName"].rstrip(".") == dist["DomainName"]
         assert (name, "AAAA") in got
     assert ("www.%s." % DOMAIN, "CNAME") not in got
-    for sub in ("api", "ws", "stream"):
+    for sub in ("ws", "stream"):
         assert got[("%s.%s." % (sub, DOMAIN), "A")]["AliasTarget"]["DNSName"].rstrip(".").lower() == lb[
             "DNSName"].lower()
+    # api. is a failover pair: the load balancer judged by its own target health, else the maintenance distribution
+    # (moto does not evaluate health: the configuration is what is verified)
+    assert ("api.%s." % DOMAIN, "A") not in got
+    live, fallback = pairs[("api.%s." % DOMAIN, "A", "api-live")], pairs[("api.%s." % DOMAIN, "A", "api-maintenance")]
+    assert live["Failover"] == "PRIMARY" and live["AliasTarget"]["EvaluateTargetHealth"] is True
+    assert live["AliasTarget"]["DNSName"].rstrip(".").lower() == lb["DNSName"].lower() and "HealthCheckId" not in live
+    assert fallback["Failover"] == "SECONDARY" and fallback["AliasTarget"]["DNSName"].rstrip(".") == maintenance[
+        "DomainName"] and fallback["AliasTarget"]["HostedZoneId"] == "Z2FDTNDATAQYW2"
+    # the maintenance page: every path of api. answers it with a 503; the live distribution serves it for the load
+    # balancer's 502/503/504; the bucket is readable only by the two distributions, over TLS
+    cf = client(fresh, "cloudfront")
+    spare = cf.get_distribution_config(Id=maintenance["Id"])["DistributionConfig"]
+    page = "/__maintenance/index.html"
+    assert sorted((e["ErrorCode"], e["ResponsePagePath"], e["ResponseCode"], e["ErrorCachingMinTTL"])
+                  for e in spare["CustomErrorResponses"]["Items"]) == [(c, page, "503", 10) for c in (400, 403, 404, 405)]
+    assert spare["DefaultRootObject"] == "" and spare["ViewerCertificate"]["ACMCertificateArn"] == cert["CertificateArn"]
+    assert [o["DomainName"] for o in spare["Origins"]["Items"]] == [
+        "%s-maintenance-123456789012.s3.us-east-1.amazonaws.com" % NAME]
+    errors = cf.get_distribution_config(Id=dist["Id"])["DistributionConfig"]["CustomErrorResponses"]
+    assert sorted((e["ErrorCode"], e["ResponsePagePath"], e["ResponseCode"]) for e in errors["Items"]) == [
+        (c, page, "503") for c in (502, 503, 504)], errors
+    s3 = client(fresh, "s3")
+    bucket_name = "%s-maintenance-123456789012" % NAME
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket_name)["Policy"])
+    assert sorted(policy["Statement"][0]["Condition"]["StringEquals"]["AWS:SourceArn"]) == sorted(
+        [dist["ARN"], maintenance["ARN"]])
+    assert s3.get_public_access_block(Bucket=bucket_name)["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"]
+    assert any(s["Sid"] == "RefusePlainHttp" and s["Effect"] == "Deny" for s in policy["Statement"])
+    # moto applies that Deny to every object request (its condition ignored): the page can only be listed now
+    listed = s3.list_objects_v2(Bucket=bucket_name, Prefix="__maintenance/")["Contents"]
+    assert [o["Key"] for o in listed] == [page[1:]] and listed[0]["Size"] > 200
     # the mail records were carried and stay
     assert (DOMAIN + ".", "MX") in got
 
@@ -177,7 +212,11 @@ def test_the_launch_then_a_second_run_changes_nothing(fresh):
     assert leaked == [], leaked
     assert json.loads(generated[0])["password"] not in second.out
     assert json.loads(generated[3])["verifier"] not in second.out
-    assert {(r["Name"], r["Type"]): r for r in record_sets(fresh)[1]} == got
+
+    def by_set(sets):
+        return {(r["Name"], r["Type"], r.get("SetIdentifier", "")): r for r in sets}
+
+    assert by_set(record_sets(fresh)[1]) == by_set(rrsets)
 
     # each phase on its own finds what the others made
     for tag in ("dns_records", "data", "compute", "config", "operations"):

@@ -98,9 +98,9 @@ def test_one_run_builds_the_network_and_a_second_makes_no_write_call(fresh, reco
         Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"])
     public, private = first["public_subnet_ids"], first["private_subnet_ids"]
     assert [(subnets[s]["CidrBlock"], subnets[s]["AvailabilityZone"], subnets[s]["MapPublicIpOnLaunch"]) for s in public] \
-        == [("10.40.0.0/20", "us-east-1a", True), ("10.40.16.0/20", "us-east-1b", True)]
-    assert [(subnets[s]["CidrBlock"], subnets[s]["AvailabilityZone"]) for s in private] \
-        == [("10.40.128.0/20", "us-east-1a"), ("10.40.144.0/20", "us-east-1b")]
+        == [("10.40.0.0/20", "us-east-1a", False), ("10.40.16.0/20", "us-east-1b", False)]
+    assert [(subnets[s]["CidrBlock"], subnets[s]["AvailabilityZone"], subnets[s]["MapPublicIpOnLaunch"])
+            for s in private] == [("10.40.128.0/20", "us-east-1a", False), ("10.40.144.0/20", "us-east-1b", False)]
     assert {"Key": "environment", "Value": "sandbox"} in subnets[public[0]]["Tags"]
 
     tables = dict((t["RouteTableId"], t) for t in client.describe_route_tables(
@@ -156,6 +156,28 @@ def test_a_removed_port_is_revoked_and_nothing_else(fresh, recorder):
     assert ingress(fresh, ids["app"], names) == ["tcp 3000 from alb"]
     assert ingress(fresh, ids["alb"], names)[0] == "tcp 443 from 0.0.0.0/0"
     rc, out, again = network(fresh, security_groups=groups)
+    assert rc == 0 and again["changed"] is False, out
+
+
+def test_a_public_subnet_that_assigns_public_ips_gets_it_turned_off(fresh, recorder):
+    """Requirement 9.4: what an older run (or a hand change) turned on is a planned change - check mode says it and
+    writes nothing; the run makes exactly one ModifySubnetAttribute; the next run makes none."""
+    first = build(fresh)
+    client = ec2(fresh)
+    subnet = first["public_subnet_ids"][1]
+    client.modify_subnet_attribute(SubnetId=subnet, MapPublicIpOnLaunch={"Value": True})
+    rc, out, check = network(fresh, "--check", "--diff", via=recorder)
+    assert rc == 0 and check["actions"] == ["disable MapPublicIpOnLaunch on subnet directfanz-sandbox-public-us-east-1b"]
+    assert check["diff"]["before"]["public_ip_on_launch"] == ["directfanz-sandbox-public-us-east-1b"], out
+    assert check["diff"]["after"]["public_ip_on_launch"] == []
+    assert recorder.writes() == [], recorder.calls
+    assert client.describe_subnets(SubnetIds=[subnet])["Subnets"][0]["MapPublicIpOnLaunch"] is True
+    recorder.calls.clear()
+    rc, out, result = network(fresh, via=recorder)
+    assert rc == 0 and result["actions"] == check["actions"], out
+    assert recorder.writes() == ["ModifySubnetAttribute"], recorder.calls
+    assert client.describe_subnets(SubnetIds=[subnet])["Subnets"][0]["MapPublicIpOnLaunch"] is False
+    rc, out, again = network(fresh)
     assert rc == 0 and again["changed"] is False, out
 
 

@@ -109,3 +109,37 @@ def test_in_place_plans_nothing_and_a_conflict_or_absent_is_planned_without_a_wr
     assert plan.steps == [] and "alias example.com is already used by distribution E2" in plan.problems[0]
     plan = M.plan_distribution(dict(params(), state="absent", wait=True, tags={}), [], state, "ref")[0]
     assert [s["op"] for s in plan.steps] == ["disable", "delete"]
+
+
+ERRORS = [{"error_code": 503, "response_page_path": "/__maintenance/index.html", "response_code": 503,
+           "caching_min_ttl": 10},
+          {"error_code": 502, "response_page_path": "/__maintenance/index.html", "response_code": 503,
+           "caching_min_ttl": 10}]
+
+
+def test_error_responses_are_managed_only_when_given_and_compared_whatever_the_order():
+    assert "CustomErrorResponses" not in M.desired_config(params(), "oac-1")
+    wanted = M.desired_config(params(error_responses=ERRORS), "oac-1")
+    assert [e["ErrorCode"] for e in wanted["CustomErrorResponses"]["Items"]] == [502, 503]
+    assert wanted["CustomErrorResponses"]["Items"][0] == {"ErrorCode": 502, "ErrorCachingMinTTL": 10,
+                                                          "ResponsePagePath": "/__maintenance/index.html",
+                                                          "ResponseCode": "503"}
+    current = as_the_service_returns_it(wanted)
+    current["CustomErrorResponses"]["Items"].reverse()
+    assert M.differences(wanted, current)[0] == []
+    shorter = as_the_service_returns_it(M.desired_config(params(error_responses=ERRORS[:1]), "oac-1"))
+    assert M.differences(wanted, shorter)[0] == ["CustomErrorResponses"]
+
+
+def test_bad_error_responses_are_named_with_what_is_accepted():
+    bad = [{"error_code": 302, "response_page_path": "", "response_code": None, "caching_min_ttl": 10},
+           {"error_code": 503, "response_page_path": "maintenance.html", "response_code": 503, "caching_min_ttl": 10},
+           {"error_code": 504, "response_page_path": "/m.html", "response_code": None, "caching_min_ttl": -1},
+           {"error_code": 504, "response_page_path": "", "response_code": 201, "caching_min_ttl": 10}]
+    problems = "; ".join(M.input_problems(params(error_responses=bad)))
+    assert "error_code 302 is not accepted; accepted: 400, 403" in problems
+    assert "response_page_path 'maintenance.html' must start with /" in problems
+    assert "give response_page_path and response_code together" in problems
+    assert "caching_min_ttl -1 is outside" in problems
+    assert "response_code 201 is not accepted" in problems
+    assert "list an error code twice" in problems

@@ -102,3 +102,40 @@ def test_text_documents_and_lists_of_documents():
 def test_an_unknown_kind_is_refused_with_the_accepted_ones():
     with pytest.raises(AnsibleFilterError, match="accepted: identity, trust, resource, key"):
         iam_policy_problems(doc(allow("s3:GetObject")), kind="bucket")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The data key's policy (module_utils/kms_policy.py, filter data_key_policy)
+
+def test_the_data_key_policy_is_clean_and_names_its_uses():
+    from ansible_collections.directfanz.launch.plugins.filter.data import data_key_policy
+    policy = data_key_policy("123456789012", "eu-west-1")
+    assert iam_policy_problems(policy, "key", "alias/df-data") == []
+    by_sid = dict((s["Sid"], s) for s in policy["Statement"])
+    assert set(by_sid) == {"KeyAdministration", "UseThroughTheDataServices", "GrantsForTheServicesResources"}
+    admin = by_sid["KeyAdministration"]["Action"]
+    assert "kms:*" not in admin and not [a for a in admin if a in ("kms:Decrypt", "kms:Encrypt", "kms:CreateGrant")]
+    use = by_sid["UseThroughTheDataServices"]["Condition"]["StringEquals"]
+    assert use["kms:ViaService"] == ["elasticache.eu-west-1.amazonaws.com", "rds.eu-west-1.amazonaws.com",
+                                     "s3.eu-west-1.amazonaws.com", "secretsmanager.eu-west-1.amazonaws.com"]
+    assert use["kms:CallerAccount"] == "123456789012"
+    assert by_sid["GrantsForTheServicesResources"]["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
+
+
+@pytest.mark.parametrize("account, region, message", [
+    ("", "eu-west-1", "12-digit AWS account id"), ("12345", "eu-west-1", "12-digit AWS account id"),
+    ("123456789012", "", "the key's region"), ("123456789012", "Europe", "the key's region")])
+def test_the_data_key_policy_refuses_what_it_cannot_name(account, region, message):
+    from ansible_collections.directfanz.launch.plugins.filter.data import data_key_policy
+    with pytest.raises(AnsibleFilterError, match=message):
+        data_key_policy(account, region)
+
+
+def test_a_grant_statement_without_grant_is_for_aws_resource_is_a_finding():
+    from ansible_collections.directfanz.launch.plugins.filter.data import data_key_policy
+    policy = data_key_policy("123456789012", "eu-west-1")
+    del policy["Statement"][2]["Condition"]["Bool"]
+    problems = iam_policy_problems(policy, "key", "alias/df-data")
+    assert problems == ["alias/df-data statement GrantsForTheServicesResources: allows kms:CreateGrant without the"
+                        " condition kms:GrantIsForAWSResource = true (anyone allowed could grant themselves use of the"
+                        " key); accepted: that condition, so only AWS services make grants for their own resources"]

@@ -35,6 +35,8 @@ def watched(**overrides):
         "web_acls": {"regional": {"name": "df-regional", "metric_name": "df-regional", "rate_limit": 2000},
                      "cloudfront": {"name": "df-cloudfront", "metric_name": "df-cf-metric", "rate_limit": 1500}},
         "topics": {"eu-west-1": TOPIC, "us-east-1": GLOBAL_TOPIC},
+        "health_checks": {"apex": {"id": "hc-apex", "fqdn": "df.example", "path": "/api/health"},
+                          "api": {"id": "hc-api", "fqdn": "api.df.example", "path": "/health"}},
     }
     w.update(overrides)
     return w
@@ -131,7 +133,8 @@ def test_edge_alarms_go_to_us_east_1_with_that_regions_topic_and_the_rest_to_the
     calls = dict((c["region"], c["alarms"]) for c in result["calls"])
     assert [c["region"] for c in result["calls"]] == ["eu-west-1", "us-east-1"]
     assert sorted(a["name"] for a in calls["us-east-1"]) == [
-        "df-ops-cloudfront-5xx-rate", "df-ops-cloudfront-cache-hit-rate", "df-ops-waf-cloudfront-blocked-spike"]
+        "df-ops-cloudfront-5xx-rate", "df-ops-cloudfront-cache-hit-rate", "df-ops-health-apex", "df-ops-health-api",
+        "df-ops-waf-cloudfront-blocked-spike"]
     for region, topic in (("eu-west-1", TOPIC), ("us-east-1", GLOBAL_TOPIC)):
         for alarm in calls[region]:
             assert alarm["alarm_actions"] == [topic] and alarm["ok_actions"] == [topic]
@@ -144,8 +147,31 @@ def test_what_is_missing_is_skipped_and_said():
     assert not [n for n in by_name(result) if "-rds-" in n or "-redis-" in n or "cloudfront-" in n[len(PREFIX):][:11]]
     assert any("no RDS instance" in s and "run the data phase" in s for s in result["missing"])
     nothing = derive(watched(rds={}, redis={}, distribution={}, services={}, cluster={}, load_balancer={},
-                             web_acls={}, topics={}))
+                             web_acls={}, topics={}, health_checks={}))
     assert nothing["calls"] == [{"region": "eu-west-1", "alarms": []}]
+
+
+def test_each_health_check_has_a_status_alarm_in_us_east_1_that_pages_on_silence():
+    alarms = by_name(derive())
+    apex = alarms["df-ops-health-apex"]
+    assert (apex["namespace"], apex["metric_name"], apex["dimensions"]) == (
+        "AWS/Route53", "HealthCheckStatus", {"HealthCheckId": "hc-apex"})
+    assert (apex["statistic"], apex["comparison"], apex["threshold"], apex["period"]) == (
+        "Minimum", "LessThanThreshold", 1.0, 60, )
+    assert (apex["evaluation_periods"], apex["datapoints_to_alarm"], apex["treat_missing_data"]) == (2, 2, "breaching")
+    assert apex["alarm_actions"] == [GLOBAL_TOPIC] and "https://df.example/api/health" in apex["description"]
+    assert by_name(derive(health_check_minutes=5))["df-ops-health-api"]["evaluation_periods"] == 5
+    dashboard = [w["properties"].get("markdown") for w in derive()["dashboard"]["body"]["widgets"]]
+    assert "## Health checks (Route 53)" in dashboard
+
+
+def test_no_health_checks_are_missing_unless_the_role_has_none_to_expect():
+    result = derive(watched(health_checks={}))
+    assert not [n for n in by_name(result) if "-health-" in n]
+    assert any("no Route 53 health checks" in s and "health_checks role" in s for s in result["missing"])
+    quiet = O.operations_alarms(watched(health_checks={}), {"prefix": PREFIX, "region": "eu-west-1",
+                                                            "health_checks": False})
+    assert not [s for s in quiet["missing"] if "health checks" in s]
 
 
 def test_running_tasks_without_container_insights_is_skipped_with_the_reason():
@@ -162,7 +188,7 @@ def test_every_derived_alarm_and_the_dashboard_pass_the_modules_input_checks():
     body = result["dashboard"]["body"]
     titles = [w["properties"]["markdown"] for w in body["widgets"] if w["type"] == "text"]
     assert [t.split(" - ")[0].split(" (")[0] for t in titles] == [
-        "## Edge", "## Load balancer", "## Services", "## Database", "## Cache"]
+        "## Edge", "## Health checks", "## Load balancer", "## Services", "## Database", "## Cache"]
     graphs = [w for w in body["widgets"] if w["type"] == "metric"]
     assert len(graphs) == result["count"]
     assert all(w["x"] + w["width"] <= 24 for w in body["widgets"])
@@ -196,9 +222,11 @@ def test_an_unknown_instance_class_is_refused_with_the_known_ones():
         derive(watched(rds=dict(watched()["rds"], instance_class="db.x9.huge")))
 
 
-def test_a_region_without_its_topic_is_refused():
-    with pytest.raises(AnsibleFilterError, match="no alert topic df-alerts in us-east-1.*certificates phase"):
-        derive(watched(topics={"eu-west-1": TOPIC}))
+def test_a_region_without_its_topic_is_missing_and_its_alarms_are_not_planned():
+    result = derive(watched(topics={"eu-west-1": TOPIC}))
+    assert [c["region"] for c in result["calls"]] == ["eu-west-1"]
+    assert [m for m in result["missing"] if m.startswith("no alert topic df-alerts in us-east-1: the 5 alarms there")
+            and "run the certificates phase" in m]
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -186,7 +186,7 @@ EMPTY = {"vpc": None, "dns": {}, "igw": None, "subnets": [], "route_tables": [],
 def built(nat_state="available"):
     """What a finished single-NAT run leaves in AWS (hand-made, in the shapes describe_* return)."""
     subnets = [{"SubnetId": "subnet-%s-%s" % (kind, az[-1]), "CidrBlock": cidr, "AvailabilityZone": az,
-                "MapPublicIpOnLaunch": kind == "public", "Tags": tags("%s-%s-%s" % (NAME, kind, az))}
+                "MapPublicIpOnLaunch": False, "Tags": tags("%s-%s-%s" % (NAME, kind, az))}
                for kind, cidrs in (("public", ["10.40.0.0/20", "10.40.16.0/20"]),
                                    ("private", ["10.40.128.0/20", "10.40.144.0/20"]))
                for az, cidr in zip(AZS, cidrs)]  # noqa: B905
@@ -256,6 +256,30 @@ def test_a_built_network_needs_no_step():
     out = M.outputs(params(), plan, lambda v: v)
     assert out["public_subnet_ids"] == ["subnet-public-a", "subnet-public-b"] and out["nat_gateway_ids"] == ["nat-1"]
     assert out["security_group_ids"] == {"alb": "sg-alb", "app": "sg-app", "db": "sg-db", "cache": "sg-cache"}
+
+
+def test_a_subnet_that_assigns_public_ips_gets_it_turned_off_as_a_planned_change():
+    """Requirement 9.4: only the load balancer and the NAT gateways live in the public subnets, and neither needs a
+    public IP on launch; a subnet found with it on (an older run of ours, or a hand change) is turned off."""
+    state = built()
+    for subnet in state["subnets"]:
+        if subnet["SubnetId"] in ("subnet-public-a", "subnet-private-b"):
+            subnet["MapPublicIpOnLaunch"] = True
+    plan = M.plan_network(params(), state)
+    assert plan.actions == ["disable MapPublicIpOnLaunch on subnet directfanz-sandbox-public-us-east-1a",
+                            "disable MapPublicIpOnLaunch on subnet directfanz-sandbox-private-us-east-1b"]
+    assert [(s["op"], s["subnet"]) for s in plan.steps] == [("unmap_public_ip", "subnet-public-a"),
+                                                            ("unmap_public_ip", "subnet-private-b")]
+    diff = M.diff_of(params(), state)
+    assert diff["before"]["public_ip_on_launch"] == ["directfanz-sandbox-private-us-east-1b",
+                                                     "directfanz-sandbox-public-us-east-1a"]
+    assert diff["after"]["public_ip_on_launch"] == []
+
+
+def test_a_new_public_subnet_is_made_without_public_ips_on_launch():
+    plan = M.plan_network(params(), copy.deepcopy(EMPTY))
+    assert not any("MapPublicIpOnLaunch" in text for text in plan.actions)
+    assert [s for s in plan.steps if s["op"] == "create_subnet" and "public" in s] == []
 
 
 def test_a_pending_nat_is_waited_for_but_is_no_change():
