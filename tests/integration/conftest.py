@@ -36,7 +36,8 @@ def sandbox(tmp_path_factory):
 def post(url, body=None, method="POST"):
     req = urllib.request.Request(url, method=method, data=json.dumps(body or {}).encode(),
                                  headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as r:
+    # a reset of a moto holding a whole site takes seconds, more on a loaded machine
+    with urllib.request.urlopen(req, timeout=60) as r:
         return json.loads(r.read() or b"null")
 
 
