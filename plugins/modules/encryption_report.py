@@ -293,15 +293,25 @@ def read_everything(module, c, name):
     return observed
 
 
+def key_region(ref, default):
+    """The region a key reference names: an ARN's own (arn:<partition>:kms:<region>:...), else the report's."""
+    parts = ref.split(":")
+    return parts[3] if ref.startswith("arn:") and len(parts) > 5 and parts[2] == "kms" and parts[3] else default
+
+
 def customer_managed_keys(module, kms, referenced):
     """The key references (ARNs, ids, aliases) among ``referenced`` that name a customer-managed key: each alias and
-    key is described once."""
+    key is described once, an ARN in its own region (the DR region's replica buckets and vault use the DR key)."""
     out = set()
+    clients = {module.region: kms}
     for ref in sorted(set(r for r in referenced if r)):
         if AWS_MANAGED_ALIAS.search(ref):
             continue
-        described = aws_read(module, kms, "describe key %s" % ref, "describe_key", missing=("NotFoundException",),
-                             KeyId=ref)
+        region = key_region(ref, module.region)
+        if region not in clients:
+            clients[region] = retrying_client(module, "kms", region=region)
+        described = aws_read(module, clients[region], "describe key %s" % ref, "describe_key",
+                             missing=("NotFoundException",), KeyId=ref)
         if described and described["KeyMetadata"].get("KeyManager") == "CUSTOMER":
             out.add(ref)
     return out

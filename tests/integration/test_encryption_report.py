@@ -30,6 +30,15 @@ def build(sandbox):
     s3.put_bucket_encryption(Bucket="df-good", ServerSideEncryptionConfiguration={"Rules": [
         {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/df-data"}}]})
     s3.put_bucket_policy(Bucket="df-good", Policy=json.dumps({"Version": "2012-10-17", "Statement": [DENY_HTTP]}))
+    # a DR replica: another region's bucket under that region's customer-managed key (by ARN) - ok, the key described
+    # in its own region
+    dr_key = client(sandbox, "kms", "us-west-2").create_key(Description="dr")["KeyMetadata"]["Arn"]
+    s3w = client(sandbox, "s3", "us-west-2")
+    s3w.create_bucket(Bucket="df-good-us-west-2", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    s3w.put_bucket_encryption(Bucket="df-good-us-west-2", ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": dr_key}}]})
+    s3w.put_bucket_policy(Bucket="df-good-us-west-2", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        dict(DENY_HTTP, Resource=["arn:aws:s3:::df-good-us-west-2", "arn:aws:s3:::df-good-us-west-2/*"])]}))
     s3.create_bucket(Bucket="df-static")  # SSE-S3, no TLS-only policy
     s3.put_bucket_encryption(Bucket="df-static", ServerSideEncryptionConfiguration={"Rules": [
         {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
@@ -111,12 +120,13 @@ def test_every_item_gets_its_verdict_and_the_module_fails_naming_what_is_not_enc
     assert verdicts[("replication group", "df-redis", "at rest")] == "ok"
     assert verdicts[("replication group", "df-redis", "in transit")] == "ok"
     assert verdicts[("bucket", "df-good", "at rest")] == verdicts[("bucket", "df-good", "in transit")] == "ok"
+    assert verdicts[("bucket", "df-good-us-west-2", "at rest")] == "ok"  # its region's key, described there
     assert verdicts[("secret", "df/app/KEY", "at rest")] == "ok"
     assert verdicts[("topic", "df-alerts", "at rest")] == "ok"
     assert verdicts[("log group", "/df/web", "at rest")] == "ok"
     assert verdicts[("listener", "df-alb:80", "in transit")] == "ok"
     assert not any(i["name"] == "other-launch-bucket" for i in result["items"])
-    assert result["summary"] == {"ok": 9, "fail": 7, "aws-managed": 3}
+    assert result["summary"] == {"ok": 11, "fail": 7, "aws-managed": 3}
 
 
 def test_report_only_reports_and_exempt_items_may_keep_an_aws_managed_key(fresh):
