@@ -345,6 +345,7 @@ ROLE_PLAY = """
   vars:
     launch_name: rolecheck
     launch_aws_account_id: "123456789012"
+    launch_aws_region: us-east-1  # the data key's policy names its region (as every inventory sets it)
     launch_tags: {project: directfanz}
     rds_pgbouncer_engine_version: "16.4"
   module_defaults:
