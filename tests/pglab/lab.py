@@ -19,10 +19,8 @@ Usage::
 from __future__ import annotations
 
 import datetime as dt
-import glob
 import ipaddress
 import os
-import pwd
 import shutil
 import signal
 import socket
@@ -36,23 +34,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+# the PostgreSQL plumbing the sandbox's RDS stand-in has too: one copy, there
+from sandbox.rds_standin import own, pg_bindir, run_as
+
 ROOT = Path(__file__).resolve().parents[2]
 START_SCRIPT = ROOT / "roles" / "rds_pgbouncer" / "files" / "pgbouncer-start.sh"
 APP_ROLE_SQL = ROOT / "roles" / "rds_pgbouncer" / "files" / "app_role.sql"
-RUN_USER = "postgres"
 
 
 class PgLabError(RuntimeError):
     pass
-
-
-def pg_bindir() -> Path | None:
-    """Debian keeps initdb/pg_ctl/postgres off PATH, in /usr/lib/postgresql/<major>/bin: take the newest."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
-    if found:
-        return Path(found[-1]).parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
 
 
 def find_pgbouncer() -> str | None:
@@ -93,28 +84,11 @@ def wait_for_port(port: int, proc: subprocess.Popen | None, timeout: float, log:
     raise PgLabError("nothing listening on 127.0.0.1:%d after %.0f s" % (port, timeout))
 
 
-def _run_as() -> dict:
-    """subprocess arguments that drop root to the postgres user (PostgreSQL and PgBouncer refuse root)."""
-    if os.geteuid() != 0:
-        return {}
-    return {"user": RUN_USER, "group": RUN_USER, "extra_groups": []}
-
-
-def _own(path: Path) -> None:
-    if os.geteuid() != 0:
-        return
-    entry = pwd.getpwnam(RUN_USER)
-    for root, dirs, files in os.walk(path):
-        os.chown(root, entry.pw_uid, entry.pw_gid)
-        for name in dirs + files:
-            os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid)
-
-
 def make_base() -> Path:
     """A private directory the run user can reach (pytest's tmp_path is root's 0700 tree)."""
     base = Path(tempfile.mkdtemp(prefix="pglab-"))
     base.chmod(0o755)
-    _own(base)
+    own(base)
     return base
 
 
@@ -203,10 +177,10 @@ class PgLab:
         (self.base / "server.crt").write_text(cert)
         (self.base / "server.key").write_text(key)
         (self.base / "server.key").chmod(0o600)
-        _own(self.base)
+        own(self.base)
         subprocess.run([self._prog("initdb"), "-D", str(self.data), "-U", "postgres", "--auth-local=trust",
                         "--auth-host=reject", "-E", "UTF8", "--no-sync"],
-                       check=True, capture_output=True, **_run_as())
+                       check=True, capture_output=True, **run_as())
         (self.data / "postgresql.auto.conf").write_text("\n".join([
             # a second address the certificate does not name, for the verify-full test
             "listen_addresses = '127.0.0.1,127.0.0.2'",
@@ -231,15 +205,15 @@ class PgLab:
             "local all rdsmaster trust\n"
             "hostssl all all 127.0.0.1/32 scram-sha-256\n"
             "hostssl all all 127.0.0.2/32 scram-sha-256\n")
-        _own(self.data)
+        own(self.data)
         subprocess.run([self._prog("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "30", "start"],
-                       check=True, capture_output=True, **_run_as())
+                       check=True, capture_output=True, **run_as())
         self.started = True
 
     def stop(self) -> None:
         if self.started:
             subprocess.run([self._prog("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"],
-                           capture_output=True, check=False, **_run_as())
+                           capture_output=True, check=False, **run_as())
             self.started = False
 
     def version(self) -> str:
@@ -254,7 +228,7 @@ class PgLab:
         run_env = dict(os.environ, PGHOST=str(self.socket_dir), PGPORT=str(self.port), PGUSER=user,
                        PGDATABASE="postgres", **env)
         return subprocess.run([self._prog("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(sql_file)],
-                              env=run_env, capture_output=True, text=True, check=False, **_run_as())
+                              env=run_env, capture_output=True, text=True, check=False, **run_as())
 
 
 class Bouncer:
@@ -287,7 +261,7 @@ class Bouncer:
     def start(self) -> None:
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(["/bin/sh", str(START_SCRIPT)], env=self.env, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True, **_run_as())
+                                         stderr=subprocess.STDOUT, start_new_session=True, **run_as())
         try:
             wait_for_port(self.port, self.proc, 15, self.log)
         except BaseException:
