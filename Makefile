@@ -44,18 +44,24 @@ sandbox-up: venv
 sandbox-down:
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m sandbox.manage down; else $(PY) -m sandbox.manage down; fi
 
-# Up, the whole site run, the cutover rehearsal (when the DNS world runs), a short summary, down - down also
-# when a run fails. The DNS world needs nsd/unbound (installed here when root) and port 53 on loopback.
+# Up, the whole site run, the restore drill (7.4's evidence), the validate phase and its launch report (GO / NO-GO,
+# through the new zone's own servers, before the switch), the cutover rehearsal (when the DNS world runs and the verdict
+# is GO), a short summary ending with the report's verdict and path, down - down also when a run fails. The DNS world
+# and the stand-in edge need root (ports 53/443 on loopback) and the Debian packages installed here when root.
+SANDBOX_PLAY = $(BIN)/ansible-playbook -i inventories/sandbox --vault-password-file sandbox/seed/vault-password.txt
 sandbox: venv
 	@-bash tools/install_system_deps.sh
 	@$(BIN)/python -m sandbox.manage up
-	@set -o pipefail; rc=0; \
-	  $(BIN)/ansible-playbook site.yml -i inventories/sandbox --vault-password-file sandbox/seed/vault-password.txt \
-	    | tee .sandbox/site.log || rc=$$?; \
+	@set -o pipefail; rc=0; rm -rf .sandbox/reports; \
+	  $(SANDBOX_PLAY) site.yml --skip-tags validate | tee .sandbox/site.log || rc=$$?; \
+	  if [ $$rc -eq 0 ]; then $(SANDBOX_PLAY) playbooks/restore_drill.yml | tee .sandbox/restore_drill.log || rc=$$?; fi; \
+	  if [ $$rc -eq 0 ]; then \
+	    $(SANDBOX_PLAY) site.yml --tags validate -e launch_validate_gate=true | tee .sandbox/validate.log || rc=$$?; fi; \
 	  if [ $$rc -eq 0 ] && grep -q '"block"' .sandbox/endpoints.json; then \
-	    $(BIN)/ansible-playbook playbooks/cutover.yml -i inventories/sandbox | tee .sandbox/cutover.log || rc=$$?; \
+	    $(SANDBOX_PLAY) playbooks/cutover.yml | tee .sandbox/cutover.log || rc=$$?; \
 	  fi; \
-	  $(BIN)/python -m tools.summary .sandbox/site.log .sandbox/cutover.log || true; \
+	  $(BIN)/python -m tools.summary .sandbox/site.log .sandbox/restore_drill.log .sandbox/validate.log \
+	    .sandbox/cutover.log --report .sandbox/reports/directfanz.io || true; \
 	  $(BIN)/python -m sandbox.manage down; exit $$rc
 
 # Debian packages the DNS tests use (nsd, unbound, dnsutils, ldnsutils), installed when running as root.

@@ -14,7 +14,13 @@ never the lab's 127.53.x), port 53:
 A sync loop polls /__sim/state and moto every ``--interval`` seconds; a changed zone gets a new serial and its
 nsd is restarted. The state file (JSON) is written once everything answers and rewritten on every change.
 
-Run:      python -m sandbox.dns_world --domain D --aws-endpoint URL --hostinger-url URL --state-file F
+Alias records of moto's zone (Route 53 answers them with the target's addresses) are rendered as A records with
+the address the stand-in edge gives their target (``--edge-state F``, sandbox/edge.py's state file, key
+``alias_targets``): AAAA aliases are not rendered (the edge listens on IPv4 loopback only), and of a failover pair
+only the PRIMARY is answered (the sandbox does not evaluate target health). Without ``--edge-state`` aliases are
+skipped.
+
+Run:      python -m sandbox.dns_world --domain D --aws-endpoint URL --hostinger-url URL --state-file F [--edge-state F]
 Control:  python -m sandbox.dns_world --state-file F --flush N | --kill-resolver N   (N counts from 1)
 """
 
@@ -102,12 +108,14 @@ class World:
     """The daemons, the zones they serve and the sync loop that keeps both in line with the simulator and moto."""
 
     def __init__(self, domain: str, aws_endpoint: str, hostinger_url: str, state_file: Path, resolvers: int,
-                 workdir: Path | None, interval: float, max_cache_ttl: int = 0) -> None:
+                 workdir: Path | None, interval: float, max_cache_ttl: int = 0,
+                 edge_state: Path | None = None) -> None:
         """Only records the settings; run() picks the block and starts everything.
 
         ``max_cache_ttl`` caps how long the resolvers keep any answer (0: as the TTL says). The sandbox uses it
         so a rehearsed cutover settles in seconds although Hostinger's zone says 86400 for its NS records."""
         self.max_cache_ttl = max_cache_ttl
+        self.edge_state = edge_state
         self.domain = fqdn(domain)
         self.tld = tld_of(self.domain)
         self.aws_endpoint = aws_endpoint
@@ -185,15 +193,42 @@ class World:
             return None
         names = [fqdn(n) for n in self.route53.get_hosted_zone(Id=zone["Id"])["DelegationSet"]["NameServers"]][:4]
         records: list[ZoneRecord] = []
-        for page in self.route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone["Id"]):
-            for rrset in page["ResourceRecordSets"]:
-                rtype = rrset["Type"]
-                if rtype == "SOA" or "ResourceRecords" not in rrset:
-                    continue  # moto's SOA is malformed; alias records are not rendered
-                owner = fqdn(rrset["Name"].replace("\\052", "*"))
-                records += [(owner, rtype, int(rrset.get("TTL", 300)), absolute_value(rtype, rr["Value"]))
-                            for rr in rrset["ResourceRecords"]]
-        return names, records
+        rrsets = [r for page in self.route53.get_paginator("list_resource_record_sets").paginate(
+            HostedZoneId=zone["Id"]) for r in page["ResourceRecordSets"]]
+        # a failover pair answers its PRIMARY (target health is not evaluated here)
+        primaries = {(r["Name"], r["Type"]) for r in rrsets if r.get("Failover") == "PRIMARY"}
+        targets = self.alias_targets()
+        for rrset in rrsets:
+            rtype = rrset["Type"]
+            owner = fqdn(rrset["Name"].replace("\\052", "*"))
+            if rrset.get("Failover") == "SECONDARY" and (rrset["Name"], rtype) in primaries:
+                continue
+            if "AliasTarget" in rrset:
+                address = self.alias_address(rrset["AliasTarget"]["DNSName"], targets)
+                if rtype == "A" and address:
+                    records.append((owner, "A", 60, address))  # Route 53 answers aliases with 60 s
+                continue  # AAAA aliases, and aliases whose target the edge does not serve, are not rendered
+            if rtype == "SOA" or "ResourceRecords" not in rrset:
+                continue  # moto's SOA is malformed
+            records += [(owner, rtype, int(rrset.get("TTL", 300)), absolute_value(rtype, rr["Value"]))
+                        for rr in rrset["ResourceRecords"]]
+        return names, sorted(set(records), key=records.index)
+
+    def alias_targets(self) -> dict[str, str]:
+        """The edge's ``alias_targets`` ({target fqdn: address}), or {} without (or before) an edge state file."""
+        if self.edge_state is None:
+            return {}
+        try:
+            found = json.loads(self.edge_state.read_text()).get("alias_targets") or {}
+        except (OSError, ValueError):
+            return {}
+        return {fqdn(k).lower(): v for k, v in found.items()}
+
+    @staticmethod
+    def alias_address(target: str, targets: dict[str, str]) -> str | None:
+        """The address of an alias target (Route 53 may give an ELB name with a dualstack. prefix)."""
+        name = fqdn(target).lower()
+        return targets.get(name) or targets.get(name[len("dualstack."):] if name.startswith("dualstack.") else name)
 
     # ----------------------------------------------------------------- zones
 
@@ -426,6 +461,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help="keep files here (default: a temporary directory, removed)")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between syncs")
     parser.add_argument("--max-cache-ttl", type=int, default=0, help="cap the resolvers' cache times (seconds)")
+    parser.add_argument("--edge-state", type=Path, help="sandbox/edge.py's state file: alias records answer its "
+                        "alias_targets")
     parser.add_argument("--flush", type=int, metavar="N", help="flush resolver N (from 1) of a running world")
     parser.add_argument("--kill-resolver", type=int, metavar="N", help="make resolver N silent")
     args = parser.parse_args(argv)
@@ -436,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.resolvers <= 100:
         parser.error("--resolvers must be 1..100")
     world = World(args.domain, args.aws_endpoint, args.hostinger_url, args.state_file, args.resolvers,
-                  args.workdir, args.interval, args.max_cache_ttl)
+                  args.workdir, args.interval, args.max_cache_ttl, args.edge_state)
     try:
         return world.run()
     except dnsd.DnsdError as exc:

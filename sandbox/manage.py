@@ -38,6 +38,14 @@ def sandbox_domain() -> str:
     raise SystemExit(f"launch_domain is not set in {INVENTORY_VARS}")
 
 
+def sandbox_region() -> str:
+    """The region the sandbox inventory launches in (the stand-ins read moto there)."""
+    for line in INVENTORY_VARS.read_text().splitlines():
+        if line.startswith("launch_aws_region:"):
+            return line.split(":", 1)[1].strip().strip("'\"")
+    return "us-east-1"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -112,11 +120,11 @@ def up(args: argparse.Namespace) -> int:
     token = secrets.token_hex(16)
     # A dummy, but a distinctive one, so the tests can prove it never shows in output at -vvv.
     secret_key = "sandbox-secret-" + secrets.token_hex(8)
-    bindir = Path(sys.executable).parent
     procs = []
 
     moto_port = free_port()
-    procs.append(start("moto", [str(bindir / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)],
+    # moto's server, less its bucket-policy condition gap (sandbox/moto_server.py says why)
+    procs.append(start("moto", [sys.executable, "-m", "sandbox.moto_server", "-H", "127.0.0.1", "-p", str(moto_port)],
                        f"-p {moto_port}", STATE_DIR / "moto.log",
                        # moto "issues" a DNS-validated certificate this many seconds after the request (it never
                        # looks at DNS); 5 s keeps the certificates phase's wait real but short.
@@ -156,13 +164,17 @@ def up(args: argparse.Namespace) -> int:
     if not missing and os.geteuid() == 0:
         procs.append(start("dns_world", [sys.executable, "-m", "sandbox.dns_world", "--domain", domain,
                                          "--aws-endpoint", aws_url, "--hostinger-url", sim_url, "--state-file",
-                                         str(world_file), "--max-cache-ttl", "10"], "sandbox.dns_world",
+                                         str(world_file), "--max-cache-ttl", "10",
+                                         # alias records answer with the stand-in edge's addresses, once it runs
+                                         "--edge-state", str(STATE_DIR / "edge.json")], "sandbox.dns_world",
                            STATE_DIR / "dns_world.log"))
         (STATE_DIR / "endpoints.json").write_text(json.dumps(state, indent=2))
         wait_until(world_file.exists, "DNS world (nsd + unbound)", timeout=60)
         full = json.loads(world_file.read_text())
-        world = {k: full[k] for k in ("parent_servers", "resolvers", "old_servers", "block")}
+        world = {k: full[k] for k in ("parent_servers", "resolvers", "old_servers", "route53_servers", "block")}
         world["resolvers"] = [{k: r[k] for k in ("address", "port", "name")} for r in world["resolvers"]]
+        # the "Route 53" servers start once moto holds the zone: read them from the live state file
+        world["state_file"] = str(world_file)
     else:
         why = ("missing " + ", ".join(missing)) if missing else "port 53 on loopback needs root"
         print(f"sandbox: no DNS world ({why}; `make system-deps` as root): the cutover cannot be rehearsed")
@@ -178,17 +190,75 @@ def up(args: argparse.Namespace) -> int:
     standin = None
     standin_file = STATE_DIR / "rds_standin.json"
     standin_file.unlink(missing_ok=True)
-    if not rds_standin.missing_programs():
+    # LAUNCH_SANDBOX_STANDINS=none: AWS, Hostinger and DNS only (molecule's sandbox, whose roles need no data plane)
+    standins = os.environ.get("LAUNCH_SANDBOX_STANDINS", "all") != "none"
+    if standins and not rds_standin.missing_programs():
         procs.append(start("rds_standin", [sys.executable, "-m", "sandbox.rds_standin", "--aws-endpoint", aws_url,
                                            "--ca-dir", str(STATE_DIR / "pki"), "--state-file", str(standin_file)],
                            "sandbox.rds_standin", STATE_DIR / "rds_standin.log"))
         (STATE_DIR / "endpoints.json").write_text(json.dumps(state, indent=2))
         wait_until(standin_file.exists, "RDS stand-in (PostgreSQL)")
         standin = {"dns_server": json.loads(standin_file.read_text())["dns_server"], "state_file": str(standin_file)}
-    else:
+    elif standins:
         print("sandbox: no RDS stand-in (PostgreSQL not installed; `make system-deps` as root): the restore drill"
               " cannot check data")
-    state.update(rds_standin=standin, aws_endpoint_url=aws_url, hostinger_api_url=sim_url, hostinger_api_token=token,
+    # The launch's one-off ECS tasks (the application role's psql task): moto records RunTask but runs nothing; the
+    # task runner runs the PostgreSQL-client ones locally against the RDS stand-in (sandbox/task_runner.py).
+    from sandbox import task_runner
+
+    runner = None
+    runner_file = STATE_DIR / "task_runner.json"
+    runner_file.unlink(missing_ok=True)
+    if standin and not task_runner.missing_programs() and os.geteuid() == 0:
+        procs.append(start("task_runner", [sys.executable, "-m", "sandbox.task_runner", "--aws-endpoint", aws_url,
+                                           "--region", sandbox_region(), "--rds-state", str(standin_file), "--workdir",
+                                           str(STATE_DIR / "task_runner"), "--state-file", str(runner_file)],
+                           "sandbox.task_runner", STATE_DIR / "task_runner.log"))
+        (STATE_DIR / "endpoints.json").write_text(json.dumps(state, indent=2))
+        wait_until(runner_file.exists, "one-off task runner")
+        runner = {"state_file": str(runner_file)}
+    elif standin:
+        print("sandbox: no one-off task runner (missing %s, or not root): the application role is not made"
+              % ", ".join(task_runner.missing_programs() or ["root"]))
+    # The stand-in platform (sandbox/platform: the app as deployed - web, ws, stream, the Stripe and e-mail stand-ins)
+    # and the stand-in edge (sandbox/edge.py: nginx with ModSecurity configured from what the launch built in moto,
+    # PgBouncer and Redis as the data plane, and the VPC's DNS). Both follow moto, so they start before the launch.
+    platform = edge = None
+    from sandbox import edge as edge_standin
+    from sandbox.platform import missing_programs as platform_missing
+
+    platform_file, edge_file = STATE_DIR / "platform.json", STATE_DIR / "edge.json"
+    for stale in (platform_file, edge_file):
+        stale.unlink(missing_ok=True)
+    region = sandbox_region()
+    if standins and not platform_missing():
+        procs.append(start("platform", [sys.executable, "-m", "sandbox.platform", "--aws-endpoint", aws_url, "--region",
+                                        region, "--domain", domain, "--workdir", str(STATE_DIR / "platform"),
+                                        "--state-file", str(platform_file), "--ca-file", str(ca_file), "--edge-state",
+                                        str(edge_file)], "sandbox.platform", STATE_DIR / "platform.log"))
+        (STATE_DIR / "endpoints.json").write_text(json.dumps(state, indent=2))
+        wait_until(platform_file.exists, "stand-in platform", timeout=60)
+        full = json.loads(platform_file.read_text())
+        platform = {k: full.get(k) for k in ("services", "control_url", "stripe_api_base", "email_api_base",
+                                             "openapi_file", "test_token")}
+        platform["state_file"] = str(platform_file)
+    elif standins:
+        print("sandbox: no stand-in platform (missing %s; `make system-deps` as root)" % ", ".join(platform_missing()))
+    if platform and not edge_standin.missing_programs() and os.geteuid() == 0:
+        procs.append(start("edge", [sys.executable, "-m", "sandbox.edge", "--aws-endpoint", aws_url, "--region", region,
+                                    "--domain", domain, "--workdir", str(STATE_DIR / "edge"), "--ca-dir",
+                                    str(STATE_DIR / "pki"), "--platform-state", str(platform_file), "--rds-state",
+                                    str(standin_file), "--state-file", str(edge_file)], "sandbox.edge",
+                           STATE_DIR / "edge.log"))
+        (STATE_DIR / "endpoints.json").write_text(json.dumps(state, indent=2))
+        wait_until(edge_file.exists, "stand-in edge (nginx)", timeout=60)
+        edge = {"state_file": str(edge_file), "vpc_dns_server": json.loads(edge_file.read_text()).get("vpc_dns_server")}
+    elif platform:
+        why = ("missing " + ", ".join(edge_standin.missing_programs())) if edge_standin.missing_programs() else \
+            "ports 443/80 on loopback need root"
+        print(f"sandbox: no stand-in edge ({why}): the validate phase cannot reach the platform")
+    state.update(rds_standin=standin, task_runner=runner, platform=platform, edge=edge, aws_endpoint_url=aws_url,
+                 hostinger_api_url=sim_url, hostinger_api_token=token,
                  dns_servers=[dns_server], aws_access_key=DUMMY_KEY, aws_secret_key=secret_key, dns_world=world,
                  ca_file=str(ca_file))
     (STATE_DIR / "endpoints.json").write_text(json.dumps(state, indent=2))
@@ -223,9 +293,13 @@ def down(args: argparse.Namespace) -> int:
     for p in procs:
         if alive(p["pid"]):
             os.killpg(p["pid"], signal.SIGKILL)
-    for name in ("endpoints.json", "env", "hostinger.port", "dns.port", "dns_world.json", "rds_standin.json"):
+    for name in ("endpoints.json", "env", "hostinger.port", "dns.port", "dns_world.json", "rds_standin.json",
+                 "platform.json", "edge.json", "task_runner.json"):
         (STATE_DIR / name).unlink(missing_ok=True)
-    shutil.rmtree(STATE_DIR / "pki", ignore_errors=True)
+    # the CA, and what the stand-ins made with it (leaf certificates, nginx and PgBouncer files): the next `up` makes a
+    # new CA, and a leaf signed by this one would not verify
+    for name in ("pki", "edge", "platform", "task_runner"):
+        shutil.rmtree(STATE_DIR / name, ignore_errors=True)
     print(f"sandbox: stopped {len(procs)} process(es)" if procs else "sandbox: nothing was running")
     return 0
 

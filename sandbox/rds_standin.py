@@ -143,7 +143,7 @@ class Cluster:
     def prog(self, name: str) -> str:
         return str(pg_bindir() / name)
 
-    def configure(self, endpoint: str, ca: SandboxCA) -> None:
+    def configure(self, endpoint: str, ca: SandboxCA, settings: dict[str, str] | None = None) -> None:
         """Settings and access rules for this instance (also over a copied data directory: a copy's are its
         source's)."""
         cert, key = ca.issue(endpoint)
@@ -157,7 +157,8 @@ class Cluster:
             "ssl_cert_file = '%s'" % (self.dir / "server.crt"), "ssl_key_file = '%s'" % (self.dir / "server.key"),
             "ssl_min_protocol_version = 'TLSv1.2'", "password_encryption = 'scram-sha-256'", "fsync = off",
             "synchronous_commit = off", "full_page_writes = off", "shared_buffers = '16MB'", "max_wal_senders = 4",
-            "log_connections = on", ""]))
+            "log_connections = on"] + ["%s = '%s'" % (k, v.replace("'", "''")) for k, v in sorted((settings or {}).items())]
+            + [""]))
         # like rds.force_ssl=1: TCP only over TLS with SCRAM (clients on loopback come from 127.0.0.1 whatever
         # address they dial); the stand-in administers over the private socket
         (self.data / "pg_hba.conf").write_text(
@@ -272,12 +273,17 @@ class Standin:
             origin = "copy of %s taken %s" % (rest.split("@")[0], time.strftime("%H:%M:%SZ", time.gmtime()))
         else:
             cluster.initdb()
-        cluster.configure(endpoint, self.ca)
+        cluster.configure(endpoint, self.ca, self.parameters(instance))
         self.clusters[identifier] = cluster
         self.info[identifier] = {"endpoint": endpoint, "address": cluster.address, "port": port, "origin": origin,
                                  "state": "starting"}
         cluster.start()
         master, password = instance["MasterUsername"], self.password(instance)
+        if origin == "initdb":
+            # RDS lets its master (no superuser) create the extensions it supports; vanilla PostgreSQL does not, so a
+            # new cluster has pg_stat_statements in template1 and the master's CREATE EXTENSION IF NOT EXISTS finds it
+            with cluster.admin("template1") as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         with cluster.admin() as conn:
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (master,)).fetchone()
             verb = "ALTER" if exists else "CREATE"
@@ -292,6 +298,32 @@ class Standin:
                     psycopg.sql.Identifier(dbname), psycopg.sql.Identifier(master)))
         self.info[identifier]["state"] = "ready"
         self.names[endpoint.lower().rstrip(".") + "."] = {"A": [cluster.address]}
+
+    # The parameter group settings PostgreSQL itself understands (RDS's own rds.* settings are not PostgreSQL's).
+    PARAMETERS = ("shared_preload_libraries", "pg_stat_statements.track", "pg_stat_statements.max",
+                  "log_min_duration_statement", "idle_in_transaction_session_timeout", "statement_timeout")
+
+    def parameters(self, instance: dict[str, Any]) -> dict[str, str]:
+        """The instance's parameter group values for the settings in PARAMETERS (the library must exist here)."""
+        out: dict[str, str] = {}
+        for group in instance.get("DBParameterGroups") or []:
+            name = group.get("DBParameterGroupName", "")
+            if not name or name.startswith("default."):
+                continue
+            try:
+                pages = self.rds.get_paginator("describe_db_parameters").paginate(DBParameterGroupName=name)
+                for page in pages:
+                    for param in page.get("Parameters") or []:
+                        if param.get("ParameterName") in self.PARAMETERS and param.get("ParameterValue"):
+                            out[param["ParameterName"]] = str(param["ParameterValue"])
+            except Exception as e:  # noqa: BLE001 - a parameter group moto cannot describe: the cluster's defaults
+                print("rds_standin: parameter group %s unreadable: %s" % (name, e), file=sys.stderr, flush=True)
+        libraries = [x.strip() for x in out.get("shared_preload_libraries", "").split(",") if x.strip()]
+        libdir = pg_bindir().parent / "lib" if pg_bindir() else None  # Debian: /usr/lib/postgresql/<major>/lib
+        known = [x for x in libraries if libdir is None or (libdir / (x + ".so")).exists()]
+        if libraries:
+            out["shared_preload_libraries"] = ",".join(known)
+        return out
 
     def remove(self, identifier: str) -> None:
         cluster = self.clusters.pop(identifier)

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Installs the system programs the loopback labs run: nsd, unbound, dig and the ldns tools for the DNS lab
 # (tests/dnslab), and PostgreSQL + PgBouncer for the pooler lab (tests/pglab: real PgBouncer in front of real
-# PostgreSQL, both on 127.0.0.1 with TLS).
+# PostgreSQL, both on 127.0.0.1 with TLS), and what the sandbox's stand-in platform runs: nginx with ModSecurity
+# and the OWASP core rule set (the edge), Redis (the cache), ffmpeg (the HLS segments), Chromium (the report page)
+# and wrk (the latency bench's anchor).
 # Idempotent: does nothing when they are all present; runs `apt-get update` only when apt knows none of them.
 # The distro services must not come up: Debian's nsd listens on 0.0.0.0:53, which would stop the lab binding
 # 127.53.x.x:53 (and the packaged postgresql/pgbouncer would hold 5432/6432 for nothing), so the install runs
 # under a deny-all policy-rc.d and the units are disabled afterwards. The labs start their own private daemons.
 set -euo pipefail
 
-packages=(nsd unbound dnsutils ldnsutils postgresql pgbouncer)
+packages=(nsd unbound dnsutils ldnsutils postgresql pgbouncer nginx-light libnginx-mod-http-modsecurity modsecurity-crs
+          redis-server ffmpeg chromium wrk)
 # program -> the package that brings it (the lab calls each of these)
 declare -A provider=(
   [nsd]=nsd [nsd-checkconf]=nsd
@@ -17,6 +20,12 @@ declare -A provider=(
   [ldns-keygen]=ldnsutils [ldns-signzone]=ldnsutils [ldns-key2ds]=ldnsutils
   [initdb]=postgresql [pg_ctl]=postgresql [postgres]=postgresql [psql]=postgresql
   [pgbouncer]=pgbouncer
+  [nginx]=nginx-light [redis-server]=redis-server [ffmpeg]=ffmpeg [chromium]=chromium [wrk]=wrk
+)
+# files (not programs) that packages bring
+declare -A provider_file=(
+  [/usr/lib/nginx/modules/ngx_http_modsecurity_module.so]=libnginx-mod-http-modsecurity
+  [/usr/share/modsecurity-crs/rules/REQUEST-942-APPLICATION-ATTACK-SQLI.conf]=modsecurity-crs
 )
 
 have() {
@@ -40,8 +49,15 @@ for prog in "${!provider[@]}"; do
   fi
 done
 
+for file in "${!provider_file[@]}"; do
+  if [ ! -e "$file" ]; then
+    pkg=${provider_file[$file]}
+    [[ " ${missing[*]} " == *" $pkg "* ]] || missing+=("$pkg")
+  fi
+done
+
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "install_system_deps: nsd, unbound, dig, ldns tools, PostgreSQL and PgBouncer are present"
+  echo "install_system_deps: nsd, unbound, dig, ldns tools, PostgreSQL, PgBouncer, nginx + ModSecurity + CRS, Redis, ffmpeg, Chromium and wrk are present"
   exit 0
 fi
 
@@ -83,8 +99,10 @@ apt-get install -y -qq "${packages[@]}"
 # (containers) systemctl may still edit the unit links offline, and the SysV links go through update-rc.d.
 # Every step is best effort: what matters is that the install succeeded. Only a service this run installed
 # is touched: an nsd, unbound, postgresql or pgbouncer the machine already ran on purpose is left alone.
-for svc in nsd unbound postgresql pgbouncer; do
+for svc in nsd unbound postgresql pgbouncer nginx-light redis-server; do
+  unit=${svc%-light}
   [[ " ${missing[*]} " == *" $svc "* ]] || continue
+  svc=$unit
   if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
     systemctl disable --now "$svc" >/dev/null 2>&1 || true
   else

@@ -1,7 +1,9 @@
-"""The short human summary `make sandbox` prints: the dns_zone report, the cutover's report, and the recaps."""
+"""The short human summary `make sandbox` prints: the dns_zone report, the cutover's report, the recaps, and last the
+launch report's verdict and path (``--report DIR``: its launch-report.json)."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -33,14 +35,39 @@ def summary(log: str) -> list[str]:
                   else "Recap: the run did not finish"]
 
 
+def verdict(report_dir: Path) -> list[str]:
+    """The launch report's last word: its verdict, what blocks it, and where its page is."""
+    data = report_dir / "launch-report.json"
+    if not data.exists():
+        return ["Launch report: none written (%s) - the validate phase did not run" % data]
+    report = json.loads(data.read_text())
+    lines = ["Launch report (%s-cutover): %s - %s" % (report.get("stage"), report["verdict"], ", ".join(
+        "%s %s" % (n, k) for k, n in sorted(report.get("summary", {}).items())))]
+    failing = [c["id"] for c in report["criteria"] if c["status"] in ("FAIL", "NOT RUN") and c.get("blocking", True)
+               and not (report.get("stage") == "pre" and c.get("stage") == "post")]
+    if failing:
+        lines.append("  not proven: " + ", ".join(failing))
+    lines.append("  %s" % (report_dir / "launch-report.html").resolve())
+    lines.append(report["verdict"])
+    return lines
+
+
 def main() -> int:
+    args = sys.argv[1:]
+    report = None
+    if "--report" in args:
+        i = args.index("--report")
+        report, args = Path(args[i + 1]), args[:i] + args[i + 2:]
     print("\n==== sandbox launch summary ====")
-    for name in sys.argv[1:]:
+    for name in args:
         path = Path(name)
         if path.exists():
-            print("-- %s" % ("the nameserver cutover" if "cutover" in path.name else "site.yml"))
+            print("-- %s" % ("the nameserver cutover" if "cutover" in path.name else path.stem))
             for line in summary(path.read_text()):
                 print(line)
+    if report is not None:
+        for line in verdict(report):
+            print(line)
     return 0
 
 

@@ -35,10 +35,17 @@ def test_up_and_down_on_free_ports_stop_exactly_what_was_started(tmp_path):
     assert manage(env, "up").returncode == 0
     state = json.loads((tmp_path / "endpoints.json").read_text())
     pids = [p["pid"] for p in state["processes"]]
-    # the DNS world (nsd, unbound) and the RDS stand-in (PostgreSQL) are installed by `make test` as root
-    assert [p["name"] for p in state["processes"]] == ["moto", "hostinger", "dns", "dns_world", "rds_standin"]
+    # the DNS world (nsd, unbound), the RDS stand-in (PostgreSQL), the task runner, the platform (ffmpeg, localstripe)
+    # and the edge (nginx, ModSecurity, Redis, PgBouncer) are installed by `make test` as root
+    assert [p["name"] for p in state["processes"]] == ["moto", "hostinger", "dns", "dns_world", "rds_standin",
+                                                       "task_runner", "platform", "edge"]
+    # the edge's own children (nginx and its workers) go down with it
+    edge = json.loads((tmp_path / "edge.json").read_text())
+    pids += [edge["children"]["nginx"]] + edge["children"]["nginx_workers"]
+    platform = json.loads((tmp_path / "platform.json").read_text())
+    assert platform["services"].keys() == {"web", "ws", "stream"} and platform["openapi_file"]
     down = manage(env, "down")
-    assert down.returncode == 0 and "stopped 5 process(es)" in down.stdout
+    assert down.returncode == 0 and "stopped 8 process(es)" in down.stdout
     for pid in pids:
         assert not os.path.exists("/proc/%d" % pid) or open("/proc/%d/stat" % pid).read().split()[2] == "Z"
     assert manage(env, "status").returncode == 3

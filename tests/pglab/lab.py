@@ -197,6 +197,8 @@ class PgLab:
             "synchronous_commit = off",
             "shared_buffers = '32MB'",
             "log_connections = on",
+            # as RDS with the launch's parameter group: pg_stat_statements preloaded
+            "shared_preload_libraries = 'pg_stat_statements'",
             "",
         ]))
         # the only TCP door is TLS + SCRAM; the lab's superuser administers over the private socket
@@ -209,6 +211,11 @@ class PgLab:
         subprocess.run([self._prog("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "30", "start"],
                        check=True, capture_output=True, **run_as())
         self.started = True
+        # RDS lets its master (no superuser) CREATE EXTENSION pg_stat_statements; vanilla PostgreSQL does not, so the
+        # lab has it in template1 already and the master's CREATE EXTENSION IF NOT EXISTS finds it
+        subprocess.run([self._prog("psql"), "-X", "-q", "-h", str(self.socket_dir), "-p", str(self.port), "-U", "postgres",
+                        "-d", "template1", "-c", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"],
+                       check=True, capture_output=True, **run_as())
 
     def stop(self) -> None:
         if self.started:

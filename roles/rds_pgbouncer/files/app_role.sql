@@ -63,3 +63,9 @@ SELECT format('CREATE DATABASE %I OWNER %I', :'app_database', :'app_role')
 SET ROLE :"app_role";
 SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'app_database') \gexec
 RESET ROLE;
+
+-- pg_stat_statements (the parameter group preloads it) in the application's database: the validate phase reads the
+-- average query time there as the application role (requirement 8.2; other roles' statistics are visible to it, only
+-- their query text is not). RDS lets its master create the extensions RDS supports.
+\connect :"app_database"
+CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
