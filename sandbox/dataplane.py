@@ -158,7 +158,7 @@ class DataPlane:
                 return str(next(iter(parsed.values())))
             return value
         self.unread.add("AUTH token of %s (no secret %s)" % (group_id, " or ".join(candidates) or
-                                                           "named */redis/auth-token"))
+                                                             "named */redis/auth-token"))
         return None
 
     def redis_groups(self) -> list[dict[str, Any]]:
@@ -299,7 +299,7 @@ class DataPlane:
                             names.append("%s.%s" % (sd["Name"], ns["Name"]))
                         except Exception as exc:
                             self.unread.add("Cloud Map service %s (%s)" % (registry.get("registryArn"),
-                                                                          exc.__class__.__name__))
+                                                                           exc.__class__.__name__))
         return names
 
     def rendered_ini(self, ini: str, config_dir: str, address: str) -> tuple[str, list[str]]:
@@ -314,7 +314,7 @@ class DataPlane:
             elif config_dir and (config_dir + "/") in line:
                 new = line.replace(config_dir + "/", str(self.private / "config") + "/")
                 changes.append("%s -> %s (a private directory for the task-local volume)" % (line.strip(),
-                                                                                               new.strip()))
+                                                                                             new.strip()))
                 line = new
             out.append(line)
         return "\n".join(out), changes
@@ -432,11 +432,13 @@ class DataPlane:
     def state(self) -> dict[str, Any]:
         redis = sorted(self.redis.values(), key=lambda r: r["replication_group"])
         first = {k: v for k, v in redis[0].items() if k != "key"} if redis else {}
-        return {"pooler": dict(self.pooler), "redis": dict(first, groups=[
-            {k: v for k, v in r.items() if k != "key"} for r in redis]) if first else {},
-                "unread": sorted(self.unread), "errors": list(self.errors),
-                "children": {"redis": sorted(c.proc.pid for c in self.redis_children.values()),
-                             "pooler": self.pooler_child.proc.pid if self.pooler_child else None}}
+        return {
+            "pooler": dict(self.pooler),
+            "redis": dict(first, groups=[{k: v for k, v in r.items() if k != "key"} for r in redis]) if first else {},
+            "unread": sorted(self.unread), "errors": list(self.errors),
+            "children": {"redis": sorted(c.proc.pid for c in self.redis_children.values()),
+                         "pooler": self.pooler_child.proc.pid if self.pooler_child else None},
+        }
 
     def close(self) -> None:
         self.stop_pooler()

@@ -274,7 +274,7 @@ class Reader:
         self.region = region
         self.elbv2 = boto3.client("elbv2", region_name=region, **kw)
         self.cloudfront = boto3.client("cloudfront", region_name="us-east-1", **kw)
-        self.acm = {r: boto3.client("acm", region_name=r, **kw) for r in {region, "us-east-1"}}
+        self.acm = {r: boto3.client("acm", region_name=r, **kw) for r in sorted({region, "us-east-1"})}
         self.waf = {"REGIONAL": boto3.client("wafv2", region_name=region, **kw),
                     "CLOUDFRONT": boto3.client("wafv2", region_name="us-east-1", **kw)}
         self.s3 = boto3.client("s3", region_name=region, **kw)
@@ -483,6 +483,7 @@ class Renderer:
     """nginx.conf from the model: one server per listener and per distribution, each on its own address."""
 
     def __init__(self, workdir: Path, issuer: Issuer, domain: str, s3_port: int, ca_file: Path):
+        self.faults: dict[str, Any] = {}
         self.dir = workdir
         self.issuer = issuer
         self.domain = domain
@@ -618,7 +619,9 @@ class Renderer:
                     server_ifs.append("if (%s = %s) { return 503; }" % (route, key))
                     continue
                 ups.append("  %s svc_%s;" % (key, service))
-                if service == "ws":
+                # the fault drop_upgrade: the proxy forwards the handshake without its Upgrade header (as a
+                # misconfigured proxy does), so the service answers it as a plain request
+                if service == "ws" and not self.faults.get("drop_upgrade"):
                     ups_up.append("  %s $http_upgrade;" % key)
             elif action["type"] == "redirect":
                 server_ifs.append("if (%s = %s) { return %s %s; }" % (route, key, action.get(
@@ -700,7 +703,7 @@ class Renderer:
             default = index == len(behaviors) - 1
             head = "  location / {" if default else '  location ~ "^%s$" {' % glob_regex(behavior["path"])
             out += [head] + ["    " + line for line in self.behavior(dist, behavior, lb_by_dns, addresses, zone,
-                                                                    bool(errors))] + ["  }"]
+                                                                     bool(errors))] + ["  }"]
         return out
 
     def behavior(self, dist: dict[str, Any], b: dict[str, Any], lb_by_dns: dict[str, Any],
@@ -915,6 +918,7 @@ class Edge:
         addresses = {lb["key"]: self.address_for(lb["key"], ALB_HOSTS) for lb in model["albs"]}
         addresses.update({d["key"]: self.address_for(d["key"], CF_HOSTS) for d in model["distributions"]})
         self.renderer.notes = []
+        self.renderer.faults = read_faults(self.args.workdir)
         text = self.renderer.render(model, addresses, self.services())
         if self.nginx.apply(text):
             log("nginx runs configuration %d (%d load balancer(s), %d distribution(s))"
@@ -948,6 +952,7 @@ class Edge:
             "nginx_conf": str(self.nginx.conf), "nginx_generation": self.nginx.generation,
             "nginx_reloaded_at": self.nginx.reloaded_at, "nginx_error": self.nginx.error,
             "block": self.prefix + ".0/24", "waf": waf, "ca_file": str(self.args.ca_dir / "ca.pem"),
+            "faults": self.renderer.faults,
             "unread": sorted(self.reader.unread | set(self.renderer.notes)) + data["unread"],
             "errors": self.errors[-10:] + data["errors"], "pid": os.getpid(), "updated": time.time(),
             "children": {"nginx": self.nginx.proc.pid if self.nginx.proc else None,
@@ -983,6 +988,30 @@ class Edge:
             self.lock.close()
 
 
+FAULTS = ("drop_upgrade",)
+
+
+def read_faults(workdir: Path) -> dict[str, Any]:
+    """The edge's injected faults (``<workdir>/faults.json``, written by ``--fault``); {} without."""
+    try:
+        found = json.loads((workdir / "faults.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in found.items() if k in FAULTS}
+
+
+def set_fault(state_file: Path, fault: str) -> int:
+    """``--fault drop_upgrade`` / ``--fault clear`` on a running edge: written beside its nginx.conf, applied by its
+    next poll (the state file's ``faults`` and ``nginx_generation`` show when)."""
+    workdir = Path(json.loads(state_file.read_text())["nginx_conf"]).parent
+    faults = {} if fault == "clear" else dict(read_faults(workdir), **{fault: True})
+    tmp = workdir / "faults.json.tmp"
+    tmp.write_text(json.dumps(faults))
+    tmp.rename(workdir / "faults.json")
+    print("edge: faults %s" % (faults or "cleared"))
+    return 0
+
+
 def missing_programs() -> list[str]:
     """What the edge needs from Debian (nginx-light, libnginx-mod-http-modsecurity, modsecurity-crs)."""
     needed = [NGINX, MODSECURITY_MODULE, CRS_SETUP, str(CRS_RULES / "REQUEST-942-APPLICATION-ATTACK-SQLI.conf")]
@@ -990,13 +1019,21 @@ def missing_programs() -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if "--fault" in argv:  # the control form: python -m sandbox.edge --state-file F --fault drop_upgrade|clear
+        c = argparse.ArgumentParser(description="inject a fault into a running edge")
+        c.add_argument("--state-file", required=True, type=Path)
+        c.add_argument("--fault", required=True, choices=FAULTS + ("clear",))
+        control = c.parse_args(argv)
+        return set_fault(control.state_file, control.fault)
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--aws-endpoint", required=True)
     p.add_argument("--region", default="us-east-1")
     p.add_argument("--domain", required=True)
     p.add_argument("--workdir", required=True, type=Path)
     p.add_argument("--ca-dir", required=True, type=Path)
-    p.add_argument("--platform-state", type=Path, help="helper A's state file (services -> 127.0.0.1:P)")
+    p.add_argument("--platform-state", type=Path, help="the stand-in platform's state file (services -> 127.0.0.1:P)")
     p.add_argument("--rds-state", type=Path, help="sandbox/rds_standin.py's state file")
     p.add_argument("--state-file", required=True, type=Path)
     p.add_argument("--interval", type=float, default=1.0)

@@ -212,7 +212,10 @@ def up(args: argparse.Namespace) -> int:
     if standin and not task_runner.missing_programs() and os.geteuid() == 0:
         procs.append(start("task_runner", [sys.executable, "-m", "sandbox.task_runner", "--aws-endpoint", aws_url,
                                            "--region", sandbox_region(), "--rds-state", str(standin_file), "--workdir",
-                                           str(STATE_DIR / "task_runner"), "--state-file", str(runner_file)],
+                                           str(STATE_DIR / "task_runner"), "--state-file", str(runner_file),
+                                           # every 2 s: a one-off task waits that long at most, and an idle sandbox
+                                           # polls moto half as often
+                                           "--interval", "2"],
                            "sandbox.task_runner", STATE_DIR / "task_runner.log"))
         (STATE_DIR / "endpoints.json").write_text(json.dumps(state, indent=2))
         wait_until(runner_file.exists, "one-off task runner")
@@ -248,7 +251,8 @@ def up(args: argparse.Namespace) -> int:
         procs.append(start("edge", [sys.executable, "-m", "sandbox.edge", "--aws-endpoint", aws_url, "--region", region,
                                     "--domain", domain, "--workdir", str(STATE_DIR / "edge"), "--ca-dir",
                                     str(STATE_DIR / "pki"), "--platform-state", str(platform_file), "--rds-state",
-                                    str(standin_file), "--state-file", str(edge_file)], "sandbox.edge",
+                                    str(standin_file), "--state-file", str(edge_file), "--interval", "2"],
+                           "sandbox.edge",
                            STATE_DIR / "edge.log"))
         (STATE_DIR / "endpoints.json").write_text(json.dumps(state, indent=2))
         wait_until(edge_file.exists, "stand-in edge (nginx)", timeout=60)

@@ -235,9 +235,15 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--records", type=int, default=50)
-    p.add_argument("--only", choices=["launch", "propagation", "slow"], help="run one part")
+    p.add_argument("--only", choices=["launch", "propagation", "slow", "validate"], help="run one part")
     p.add_argument("--slow-delay", type=int, default=20, help="seconds the slow-AWS proxy keeps a long create creating")
     args = p.parse_args()
+    if args.only in (None, "validate"):
+        # the endpoint sweep and the latency client beside wrk on the same target (tools/bench_validate.py)
+        print("== the validate checks against the stand-in platform, beside wrk")
+        subprocess.run([sys.executable, str(ROOT / "tools" / "bench_validate.py")], cwd=ROOT, check=False)
+        if args.only == "validate":
+            return 0
     if args.only in (None, "propagation"):
         propagation_bench(args.repeat)
         if args.only == "propagation":
@@ -282,11 +288,17 @@ def main() -> int:
                   " config, dns_records)")
             for url in (info["aws_endpoint_url"] + "/moto-api/reset", info["hostinger_api_url"] + "/__sim/reset"):
                 urllib.request.urlopen(urllib.request.Request(url, method="POST", data=b"{}"), timeout=10).close()
-            first, out1 = playbook(SITE, env)
-            again, out2 = playbook(SITE, env)
+            first, out1 = playbook(SITE + ["--skip-tags", "validate"], env)
+            again, out2 = playbook(SITE + ["--skip-tags", "validate"], env)
             for label, took, out in (("first run", first, out1), ("re-run", again, out2)):
                 tasks, changed = recap(out)
                 print("  %-9s %6.2f s  tasks=%d changed=%d" % (label, took, tasks, changed))
+            print("== the validate phase on that launch (--tags validate: every check through the stand-in edge, and the"
+                  " launch report)")
+            took, out = playbook(SITE + ["--tags", "validate"], env)
+            tasks, changed = recap(out)
+            verdict = re.search(r"(NO-GO|GO) \((pre|post)-cutover\)", out)
+            print("  %6.2f s  tasks=%d  verdict %s" % (took, tasks, verdict.group(0) if verdict else "not printed"))
 
             slow_aws_bench(info, env, args.slow_delay)
         finally:

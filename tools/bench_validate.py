@@ -47,7 +47,8 @@ def module(name: str, args: dict) -> tuple[float, dict]:
     started = time.monotonic()
     proc = subprocess.run([str(BIN / "ansible"), "localhost", "-i", "localhost,", "-c", "local", "-e",
                            "ansible_python_interpreter=%s" % sys.executable, "-m", "directfanz.launch." + name,
-                           "-a", json.dumps(args)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+                           "-a", json.dumps(args)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+                          check=False)
     wall = time.monotonic() - started
     document = proc.stdout[proc.stdout.index("{\n"):] if "{\n" in proc.stdout else proc.stdout
     try:
@@ -107,7 +108,7 @@ def main() -> int:
         lua.write_text(WRK_LUA)
         wrk = subprocess.run(["wrk", "-t1", "-c1", "-d%ds" % int(args.duration), "-s", str(lua), "-H",
                               "Authorization: Bearer %s" % state["test_token"], url], capture_output=True, text=True,
-                             timeout=args.duration + 60)
+                             timeout=args.duration + 60, check=False)
         line = [ln for ln in wrk.stdout.splitlines() if ln.startswith("WRK ")]
         if not line:
             raise SystemExit("wrk gave no result:\n" + wrk.stdout + wrk.stderr)

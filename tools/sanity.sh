@@ -24,7 +24,8 @@ site=$("$root/.venv/bin/python" -c 'import ansible_collections.amazon.aws as m; 
 ln -sfn "$site" "$base/ansible_collections/amazon/aws"
 rm -rf "$dest" && mkdir -p "$dest"
 tar -C "$root" --exclude=./.git --exclude=./.venv --exclude=./.cache --exclude=./.sandbox --exclude=./.ansible \
-  --exclude=./tests/output --exclude=__pycache__ --exclude=.pytest_cache --exclude=.ruff_cache -cf - . \
+  --exclude=./tests/output --exclude=__pycache__ --exclude=.pytest_cache --exclude=.ruff_cache \
+  --exclude=./.hypothesis --exclude=./.schemathesis --exclude=./reports -cf - . \
   | tar -C "$dest" -xf -
 cd "$dest"
 exec "$venv/bin/ansible-test" sanity --local --requirements --python 3.11 "$@"

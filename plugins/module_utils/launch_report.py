@@ -618,7 +618,7 @@ def render_markdown(report: dict) -> str:
                   "| group | p50 ms | p95 ms | p99 ms |", "|---|---|---|---|"]
         for g in report["latency"]:
             lines.append("| %s | %s | %s | %s |" % (_md(g["group"]), _fmt(g["p50_ms"]), _fmt(g["p95_ms"]),
-                                                   _fmt(g["p99_ms"])))
+                                                    _fmt(g["p99_ms"])))
     lines += ["", "Evidence for every case: `launch-report.json`; the page to read: `launch-report.html`.", ""]
     return "\n".join(lines)
 
@@ -651,7 +651,7 @@ def render_junit(report: dict, endpoint_cases: Optional[list[dict]] = None) -> s
             details = ["%s - verdict %s" % (c["id"], c["status"])]
             if c["measured"] is not None:
                 details.append("measured %s against %s" % (figure(c["measured"], c["unit"]),
-                                                            figure(c["threshold"], c["unit"]) or "no threshold"))
+                                                           figure(c["threshold"], c["unit"]) or "no threshold"))
             if c["message"]:
                 details.append(c["message"])
             if c["waiver"]:
@@ -756,7 +756,7 @@ def _chart(report: dict) -> str:
     tick = 0.0
     while tick <= top:
         parts.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#e3e6ea"/>' % (left, width - right, y(tick),
-                                                                                      y(tick)))
+                                                                                       y(tick)))
         parts.append('<text x="%d" y="%.1f" text-anchor="end">%s</text>' % (left - 6, y(tick) + 4, _h(_fmt(tick))))
         tick += step
     parts.append('<text x="12" y="%d" transform="rotate(-90 12 %d)" text-anchor="middle">ms</text>'

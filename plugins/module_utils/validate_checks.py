@@ -36,7 +36,7 @@ REDACTED = "********"
 
 def case(case_id, suite, criterion, name, status, measured=None, threshold=None, unit=None, critical=False,
          message="", evidence=None):
-    """One case as the report reads it (contract.md); a wrong suite, criterion or status is a bug here, so it
+    """One case as the report reads it (docs/validate.md); a wrong suite, criterion or status is a bug here, so it
     raises rather than producing a case the report would misfile."""
     if suite not in SUITES:
         raise ValueError("suite %r is not one of %s" % (suite, ", ".join(SUITES)))
@@ -270,7 +270,7 @@ def segment_duration_problems(target_duration, durations):
             problems.append("segment %d has no duration" % index)
         elif int(math.floor(float(duration) + 0.5)) > int(target_duration):
             problems.append("segment %d lasts %.3f s, over the target duration %s s" % (index, duration,
-                                                                                      target_duration))
+                                                                                        target_duration))
     return problems
 
 

@@ -205,9 +205,9 @@ def config_cases(seen, asked):
                         asked.get("pooler_port", 6432))))
     env = seen.get("web_environment") or {}
     want = "https://" + asked["domain"]
-    out.append(case("4.4", "NEXTAUTH_URL", "NEXTAUTH_URL is the production domain", env.get("NEXTAUTH_URL") == want,
-                    {"NEXTAUTH_URL": env.get("NEXTAUTH_URL")}, "NEXTAUTH_URL is %r, not %r" % (env.get("NEXTAUTH_URL"),
-                                                                                           want)))
+    have = env.get("NEXTAUTH_URL")
+    out.append(case("4.4", "NEXTAUTH_URL", "NEXTAUTH_URL is the production domain", have == want,
+                    {"NEXTAUTH_URL": have}, "NEXTAUTH_URL is %r, not %r" % (have, want)))
     return out
 
 
@@ -240,9 +240,9 @@ def operations_cases(seen, asked):
                     "not checked: %s; failover records: %d" % (sorted(set(wanted) - set(checks)), len(failover))))
     budget = seen.get("budget") or {}
     ok = budget.get("limit") == float(asked.get("budget", 0)) and budget.get("notifications", 0) >= 1
-    out.append(case("6.4", "cost budget", "The month's budget alerts on its thresholds", ok, budget,
-                    "budget %s USD with %s notifications (asked %s)" % (budget.get("limit"),
-                                                                       budget.get("notifications"), asked.get("budget"))))
+    said = "budget %s USD with %s notifications (asked %s)" % (
+        budget.get("limit"), budget.get("notifications"), asked.get("budget"))
+    out.append(case("6.4", "cost budget", "The month's budget alerts on its thresholds", ok, budget, said))
     waf = seen.get("waf") or {}
     ok = bool(waf.get("regional_on_lb")) and bool(waf.get("cloudfront_on_distribution")) and waf.get("logging", 0) >= 2
     out.append(case("6.5", "waf protection and logs", "Web ACLs guard the load balancer and the distribution and log",
@@ -257,8 +257,8 @@ def recovery_cases(seen, asked):
     ok = plan.get("daily") and plan.get("retention_days", 0) >= days and plan.get("copy_region") == asked.get("dr_region")
     out.append(case("7.1", "daily backups", "Daily database backups kept %d days (and copied to %s)" % (
         days, asked.get("dr_region")), bool(ok), plan,
-        "plan %s: daily %s, retention %s days, copy to %s" % (plan.get("name"), plan.get("daily"),
-                                                             plan.get("retention_days"), plan.get("copy_region")),
+        "plan %s: daily %s, retention %s days, copy to %s" % (
+            plan.get("name"), plan.get("daily"), plan.get("retention_days"), plan.get("copy_region")),
         critical=True, measured=plan.get("retention_days"), threshold=days, unit="days"))
     repl = seen.get("replication") or {}
     bad = sorted(b for b, r in repl.items() if not r.get("enabled") or r.get("region") != asked.get("dr_region"))

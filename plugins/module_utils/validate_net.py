@@ -383,7 +383,7 @@ def error_text(exc):
     while reason is not None and id(reason) not in seen:
         seen.add(id(reason))
         inner = getattr(reason, "reason", None) or (reason.args[0] if getattr(reason, "args", None) and
-                                                     isinstance(reason.args[0], BaseException) else None)
+                                                    isinstance(reason.args[0], BaseException) else None)
         if inner is None:
             break
         reason = inner

@@ -214,7 +214,7 @@ def main():
     problems += report_problems
     if problems:
         module.fail_json(msg="launch_report: %d problem(s), nothing was written: %s" % (len(problems),
-                                                                                       "; ".join(problems)),
+                                                                                        "; ".join(problems)),
                          problems=problems)
 
     out_dir = os.path.abspath(p["output_dir"])
@@ -241,7 +241,7 @@ def main():
         changed=changed, verdict=report["verdict"], report_dir=out_dir, files=files, stage=report["stage"],
         check_mode=report["check_mode"], summary=report["summary"], blocking=report["blocking"],
         failed_criteria=[{"id": c["id"], "title": c["title"], "message": c["message"]} for c in criteria
-                if c["status"] == "FAIL"],
+                         if c["status"] == "FAIL"],
         not_run=[{"id": c["id"], "title": c["title"], "message": c["message"], "blocking": c["in_scope"]}
                  for c in criteria if c["status"] == "NOT RUN"],
         waived=[{"id": c["id"], "title": c["title"], "by": c["waiver"]["by"], "reason": c["waiver"]["reason"],

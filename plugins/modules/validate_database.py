@@ -34,7 +34,7 @@ options:
   ca_file:
     description:
       - CA bundle to verify the pooler's certificate against (C(verify-full)); empty - the URL's C(sslmode) (the launch
-        writes C(require): the pooler's certificate is its own, as the app sees it).
+        writes C(require), since the pooler's certificate is its own, as the app sees it).
     type: str
   threshold_ms:
     description: The average query time the gate allows.
@@ -50,6 +50,7 @@ attributes:
     description: Read-only; runs the same in check mode.
   diff_mode:
     support: none
+    description: Changes nothing.
 """
 
 EXAMPLES = r"""

@@ -70,6 +70,7 @@ attributes:
     description: Reads as usual; the S3 probe (a write) is C(not_run).
   diff_mode:
     support: none
+    description: Changes nothing.
 """
 
 EXAMPLES = r"""

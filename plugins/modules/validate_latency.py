@@ -142,7 +142,6 @@ from ansible_collections.directfanz.launch.plugins.module_utils import validate_
 
 try:
     import aiohttp
-    import requests  # noqa: F401 - the document fetch
     HAS_AIOHTTP = True
     AIOHTTP_ERROR = None
 except ImportError as exc:

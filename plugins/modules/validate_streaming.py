@@ -110,7 +110,8 @@ except ImportError as exc:
     HAS_LIBS = False
     LIBS_ERROR = exc
 
-SUITE, CRITERION = "streaming", "5.4"
+SUITE = "streaming"
+CRITERION = "5.4"
 SNIFF_BYTES = 376  # two TS packets
 
 

@@ -303,7 +303,7 @@ def cache_case(session, p, base):
 
 def cloudwatch_case(module, p):
     name = "CloudFront's CacheHitRate of distribution %s is at least %g %%" % (p["distribution_id"],
-                                                                             p["cache_hit_threshold"])
+                                                                               p["cache_hit_threshold"])
     client = retrying_client(module, "cloudwatch", region="us-east-1")
     end = datetime.datetime.now(datetime.timezone.utc)
     start = end - datetime.timedelta(minutes=p["cloudwatch_minutes"])

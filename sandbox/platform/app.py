@@ -197,7 +197,7 @@ class WebService:
                 "<link rel=\"stylesheet\" href=\"/static/app.css\"></head><body><header><img src=\"/static/logo.svg\""
                 " alt=\"DirectFanz\"></header><main><h1>%s</h1>%s</main><footer>&copy; DirectFanz - %s</footer>"
                 "<script src=\"/static/app.js\"></script></body></html>" % (title, self.domain, title, body,
-                                                                              self.domain))
+                                                                            self.domain))
         return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-cache"})
 
     async def index(self, request: web.Request) -> web.Response:
@@ -253,7 +253,7 @@ class WebService:
         import dns.asyncresolver
 
         resolver = dns.asyncresolver.Resolver(configure=False)
-        address, _, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "53")
+        address, _sep, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "53")
         resolver.nameservers = [address]
         resolver.port = int(port or 53)
         resolver.lifetime = 2
@@ -281,7 +281,7 @@ class WebService:
             ok = row == (1,)
             return {"status": "ok" if ok else "error", "latency_ms": round((time.monotonic() - started) * 1000, 1),
                     "target": "%s:%s" % (params["host"], params["port"]), **({} if ok else {"error": "SELECT 1 "
-                                                                                         "returned %r" % (row,)})}
+                                                                                            "returned %r" % (row,)})}
         except Exception as e:  # noqa: BLE001 - every failure is the answer
             return {"status": "error", "latency_ms": round((time.monotonic() - started) * 1000, 1),
                     "error": self.scrub(str(e) or type(e).__name__, url)}
@@ -423,8 +423,8 @@ def verify_signature(payload: bytes, header: str, secret: str, now: float) -> st
     if not header:
         return "no Stripe-Signature header"
     items = [part.strip().partition("=") for part in header.split(",")]
-    stamps = [v for k, _, v in items if k == "t"]
-    signatures = [v for k, _, v in items if k == "v1"]
+    stamps = [v for k, _sep, v in items if k == "t"]
+    signatures = [v for k, _sep, v in items if k == "v1"]
     if len(stamps) != 1 or not stamps[0].isdigit() or not signatures:
         return "Stripe-Signature must carry t=<timestamp> and at least one v1=<signature>"
     stamp = int(stamps[0])

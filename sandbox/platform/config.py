@@ -43,7 +43,7 @@ class ConfigReader:
     def __init__(self, endpoint: str, region: str, service: str = "web", cluster: str = ""):
         kw = dict(region_name=region, endpoint_url=endpoint, aws_access_key_id="testing",
                   aws_secret_access_key="testing", config=Config(retries={"max_attempts": 2}, connect_timeout=3,
-                                                                  read_timeout=10))
+                                                                 read_timeout=10))
         self.ecs = boto3.client("ecs", **kw)
         self.s3 = boto3.client("s3", **kw)
         self.published: dict[str, str] = {}
@@ -149,7 +149,7 @@ def libpq_params(url: str) -> dict[str, Any]:
                               "user": unquote(parts.username or ""), "password": unquote(parts.password or ""),
                               "dbname": unquote(parts.path.lstrip("/")) or "postgres"}
     for item in (parts.query or "").split("&"):
-        key, _, value = item.partition("=")
+        key, _sep, value = item.partition("=")
         if key in ("sslmode", "sslrootcert", "sslcert", "sslkey", "application_name", "target_session_attrs"):
             params[key] = unquote(value)
     return params

@@ -435,7 +435,7 @@ def parse_fields(spec: str) -> tuple[dict[str, Any], list[str]]:
     props: dict[str, Any] = {}
     required: list[str] = []
     for item in spec.split():
-        name, _, kind = item.partition(":")
+        name, _sep, kind = item.partition(":")
         optional = name.endswith("?")
         name = name.rstrip("?")
         props[name] = field_schema(kind)

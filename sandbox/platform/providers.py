@@ -91,7 +91,7 @@ class LocalStripe:
 def api_key(request: web.Request) -> str:
     """The key of a Stripe request (Bearer, or Basic with the key as user name, as the SDKs send it)."""
     header = request.headers.get("Authorization", "")
-    kind, _, value = header.partition(" ")
+    kind, _sep, value = header.partition(" ")
     if kind == "Bearer":
         return value.strip()
     if kind == "Basic":

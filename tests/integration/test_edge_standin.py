@@ -189,7 +189,7 @@ def build(url: str, tmp: Path) -> dict[str, Any]:
     lb = aws("load_balancer", {
         "name": NAME + "-alb", "subnets": subnets, "security_groups": [group], "vpc_id": vpc, "certificate_arn": cert,
         "idle_timeout": 3600, "target_groups": target_groups(services, NAME) + [{"name": NAME + "-spare",
-                                                                              "port": 5000}],
+                                                                                 "port": 5000}],
         "default_target_group": NAME + "-web", "host_rules": host_rules(["api", "ws", "stream"], NAME, DOMAIN)})
     waf = {"REGIONAL": boto3.client("wafv2", **kw), "CLOUDFRONT": boto3.client("wafv2", **kw)}
     vis = {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": "acl"}
@@ -357,6 +357,23 @@ def test_websocket_upgrades_pass_only_on_the_ws_route(stack: dict[str, Any]) -> 
     assert asyncio.run(ws_round_trip(stack, "ws." + DOMAIN)) == "echo:ping"
     with pytest.raises(websockets.exceptions.InvalidStatus):
         asyncio.run(ws_round_trip(stack, "api." + DOMAIN))
+
+
+def test_the_drop_upgrade_fault_makes_the_proxy_lose_the_handshake_until_cleared(stack: dict[str, Any]) -> None:
+    """`python -m sandbox.edge --fault drop_upgrade`: the ws route forwards the handshake without its Upgrade header
+    (a proxy misconfigured that way), so the handshake fails; `--fault clear` puts it back."""
+    state_file = stack["state_file"]
+    for fault, works in (("drop_upgrade", False), ("clear", True)):
+        before = state(stack)["nginx_generation"]
+        subprocess.run([sys.executable, "-m", "sandbox.edge", "--state-file", str(state_file), "--fault", fault],
+                       check=True, cwd=ROOT, capture_output=True, timeout=30)
+        until(lambda before=before: state(stack)["nginx_generation"] > before, "a reload with the fault %s" % fault, 20)
+        assert bool(state(stack)["faults"]) is not works
+        if works:
+            assert asyncio.run(ws_round_trip(stack, "ws." + DOMAIN)) == "echo:ping"
+        else:
+            with pytest.raises(websockets.exceptions.InvalidStatus):
+                asyncio.run(ws_round_trip(stack, "ws." + DOMAIN))
 
 
 def test_static_paths_are_cached_and_dynamic_ones_are_not(stack: dict[str, Any]) -> None:

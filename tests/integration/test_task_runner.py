@@ -209,7 +209,7 @@ def later_polls(w: dict[str, Any], count: int = 3) -> None:
 
 def log_events(w: dict[str, Any], stream: str) -> list[str]:
     answer = boto3.client("logs", **w["kw"]).get_log_events(logGroupName=LOG_GROUP, logStreamName=stream,
-                                                              startFromHead=True)
+                                                            startFromHead=True)
     return [e["message"] for e in answer["events"]]
 
 
@@ -286,7 +286,7 @@ def test_value_from_is_read_as_ecs_reads_it() -> None:
 
 def test_overrides_win_and_secrets_are_masked_whole() -> None:
     container = {"entryPoint": ["/entry"], "command": ["a"], "environment": [{"name": "X", "value": "1"},
-                                                                            {"name": "Y", "value": "2"}]}
+                                                                             {"name": "Y", "value": "2"}]}
     override = {"command": ["b"], "environment": [{"name": "Y", "value": "3"}]}
     assert task_runner.container_command(container, override) == ["/entry", "b"]
     assert task_runner.container_command(container, {}) == ["/entry", "a"]

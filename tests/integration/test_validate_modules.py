@@ -72,7 +72,10 @@ class DnsServer:
 def openapi(domain):
     creator = {"type": "object", "required": ["id", "name"],
                "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}
-    json_of = lambda schema: {"application/json": {"schema": schema}}  # noqa: E731
+
+    def json_of(schema):
+        return {"application/json": {"schema": schema}}
+
     return {
         "openapi": "3.0.3", "info": {"title": "launch test platform", "version": "1"},
         "servers": [{"url": "https://api.%s/v1" % domain}],
@@ -102,9 +105,10 @@ def openapi(domain):
                          "requestBody": {"required": True, "content": json_of(
                              {"type": "object", "required": ["text"],
                               "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 50}}})},
-                         "responses": {"201": {"description": "made", "content": json_of(
-                             {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}})},
-                                       "401": {"description": "no token"}}}},
+                         "responses": {
+                             "201": {"description": "made", "content": json_of(
+                                 {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}})},
+                             "401": {"description": "no token"}}}},
         },
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     }
