@@ -32,13 +32,19 @@ def validate_encryption_cases(results):
     """One critical 9.2 case per item of each encryption_report result (a looped task's ``results`` or one result)."""
     if isinstance(results, dict):
         results = results.get("results", [results])
-    out = []
+    items, broken = [], []
     for result in results or []:
+        if result.get("failed"):
+            # the report could not be made (the region unreachable, say): a failing critical case, not a silent gap
+            region = result.get("item") or "a region"
+            broken.append(case("9.2", "encryption report %s" % region, "The encryption report of %s ran" % region, False,
+                               {"region": region}, str(result.get("msg") or "encryption_report failed"), critical=True))
+            continue
         failures = set(result.get("failures") or [])
         for item in result.get("items") or []:
             sentence = "%s %s (%s): %s" % (item.get("kind"), item.get("name"), item.get("aspect"), item.get("detail"))
-            out.append(dict(item, failing=sentence in failures))
-    return encryption_cases(out)
+            items.append(dict(item, failing=sentence in failures))
+    return encryption_cases(items) + broken
 
 
 def validate_policy_cases(policies, problems):

@@ -23,6 +23,7 @@ __metaclass__ = type
 
 import http.client
 import ipaddress
+import os
 import random
 import socket
 import ssl
@@ -415,6 +416,24 @@ def retrying(call, attempts=4, delay=0.5, retry_status=(429, 500, 502, 503, 504)
     if isinstance(last, Exception):
         raise last
     return last
+
+
+def document_problems(p):
+    """What is wrong with the options every OpenAPI-driven check shares (``openapi_file`` / ``openapi_url``,
+    ``base_url``, ``ca_file``, ``resolvers``), each a sentence saying what is accepted."""
+    problems = []
+    if bool(p["openapi_file"]) == bool(p["openapi_url"]):
+        problems.append("give exactly one of openapi_file, openapi_url")
+    if p["openapi_file"] and not os.path.isfile(p["openapi_file"]):
+        problems.append("openapi_file %s does not exist" % p["openapi_file"])
+    for key in ("openapi_url", "base_url"):
+        if p[key]:
+            bad = url_problem(p[key])
+            if bad:
+                problems.append("%s %s" % (key, bad))
+    if p["ca_file"] and not os.path.isfile(p["ca_file"]):
+        problems.append("ca_file %s does not exist" % p["ca_file"])
+    return problems + resolver_problems(p["resolvers"])
 
 
 def load_document(module, session, openapi_file, openapi_url, timeout):

@@ -116,7 +116,6 @@ elapsed:
 """
 
 import json
-import os
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
@@ -144,19 +143,7 @@ CRITERION = "5.2"
 
 
 def input_problems(p):
-    problems = []
-    if bool(p["openapi_file"]) == bool(p["openapi_url"]):
-        problems.append("give exactly one of openapi_file, openapi_url")
-    if p["openapi_file"] and not os.path.isfile(p["openapi_file"]):
-        problems.append("openapi_file %s does not exist" % p["openapi_file"])
-    for key in ("openapi_url", "base_url"):
-        if p[key]:
-            bad = N.url_problem(p[key])
-            if bad:
-                problems.append("%s %s" % (key, bad))
-    if p["ca_file"] and not os.path.isfile(p["ca_file"]):
-        problems.append("ca_file %s does not exist" % p["ca_file"])
-    problems += N.resolver_problems(p["resolvers"])
+    problems = N.document_problems(p)
     if not 0 < p["timeout"] <= 600:
         problems.append("timeout %s must be between 0 and 600 seconds" % p["timeout"])
     if not 0 < p["total_timeout"] <= 7200:

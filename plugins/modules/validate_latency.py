@@ -131,7 +131,6 @@ elapsed:
 """
 
 import asyncio
-import os
 import time
 from urllib.parse import urlsplit
 
@@ -152,19 +151,7 @@ MAX_SERIES = 2000
 
 
 def input_problems(p):
-    problems = []
-    if bool(p["openapi_file"]) == bool(p["openapi_url"]):
-        problems.append("give exactly one of openapi_file, openapi_url")
-    if p["openapi_file"] and not os.path.isfile(p["openapi_file"]):
-        problems.append("openapi_file %s does not exist" % p["openapi_file"])
-    for key in ("openapi_url", "base_url"):
-        if p[key]:
-            bad = N.url_problem(p[key])
-            if bad:
-                problems.append("%s %s" % (key, bad))
-    if p["ca_file"] and not os.path.isfile(p["ca_file"]):
-        problems.append("ca_file %s does not exist" % p["ca_file"])
-    problems += N.resolver_problems(p["resolvers"])
+    problems = N.document_problems(p)
     if not 0.1 <= p["rate"] <= 2000:
         problems.append("rate %s must be between 0.1 and 2000 requests a second" % p["rate"])
     if not 1 <= p["duration"] <= 600:

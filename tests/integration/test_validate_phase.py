@@ -134,7 +134,8 @@ def test_each_fault_turns_the_verdict_to_nogo_naming_its_criterion(launched, tmp
     values = [secret(launched, "%s/app/%s" % (NAME, key)) for key in (
         "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SENDGRID_API_KEY")]
     database_url = secret(launched, "%s/app/DATABASE_URL" % NAME)
-    values += [urlsplit(database_url).password, database_url, launched["aws_secret_key"]]
+    values += [urlsplit(database_url).password, database_url, launched["aws_secret_key"],
+               launched["platform"]["test_token"]]
     leaked = [v[:6] + "..." for v in values if v and len(v) >= 8 and v in run.out]
     assert leaked == [], leaked
 

@@ -207,3 +207,20 @@ def test_address_literals_resolve_to_themselves_without_asking_anyone():
     assert resolver.resolve("127.0.0.1") == ["127.0.0.1"] and resolver.resolve("[::1]") == ["::1"]
     with pytest.raises(N.ResolutionError, match="could not resolve nothing.invalid through 127.0.0.1:9: .*timed out"):
         resolver.resolve("nothing.invalid")
+
+
+def test_the_options_every_openapi_check_shares_are_refused_with_what_is_accepted(tmp_path):
+    net = N
+    doc = tmp_path / "openapi.json"
+    doc.write_text("{}")
+    good = {"openapi_file": str(doc), "openapi_url": None, "base_url": "https://api.example.com", "ca_file": None,
+            "resolvers": ["127.0.0.1:53"]}
+    assert net.document_problems(good) == []
+    bad = dict(good, openapi_url="https://example.com/openapi.json", base_url="ftp://x", ca_file=str(tmp_path / "no"),
+               resolvers=["not-an-address"])
+    problems = net.document_problems(bad)
+    assert problems[0] == "give exactly one of openapi_file, openapi_url"
+    assert any(p.startswith("base_url ") and "http or https" in p for p in problems)
+    assert any("ca_file" in p and "does not exist" in p for p in problems)
+    assert any("not-an-address" in p and "accepted" in p for p in problems)
+    assert net.document_problems(dict(good, openapi_file=None)) == ["give exactly one of openapi_file, openapi_url"]

@@ -187,3 +187,9 @@ def test_the_secret_keys_are_the_required_ones_and_the_composed_urls():
     schema = [{"key": "A", "required": True}, {"key": "B"}, {"key": "C", "required": True, "forbidden": "no"},
               {"key": "DATABASE_URL", "composed": "x"}]
     assert F.validate_secret_keys(schema) == ["A", "DATABASE_URL", "DIRECT_URL", "REDIS_URL"]
+
+
+def test_an_encryption_report_that_could_not_run_is_a_failing_critical_case():
+    cases = F.validate_encryption_cases({"results": [{"failed": True, "item": "us-west-2", "msg": "timed out"}]})
+    assert [(c["criterion"], c["status"], c["critical"], c["message"]) for c in cases] == [
+        ("9.2", "fail", True, "timed out")]
