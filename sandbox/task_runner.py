@@ -312,6 +312,12 @@ class Runner:
         if waiting and time.time() - entry["first_seen_epoch"] < self.hold:
             entry.update(status="waiting", message="waiting for the RDS stand-in to serve %s" % ", ".join(waiting))
             return
+        host = env.get("PGHOST", "").strip().lower().rstrip(".")
+        if host and not host.endswith(".rds.amazonaws.com"):
+            # the stand-in runs what would reach RDS from inside the VPC; a task aimed at some other server (a test's
+            # own PostgreSQL on an address, say) is not the sandbox's to run
+            entry.update(status="not run", message="not run: PGHOST %s is not an RDS endpoint" % host)
+            return
         self.run(entry, task, container, command, env, rds)
 
     # ------------------------------------------------------------------ one run
