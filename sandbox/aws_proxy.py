@@ -63,12 +63,14 @@ class AwsProxy:
         target = urllib.parse.urlparse(upstream)
         proxy = self
         self.calls: list[str] = []
+        self.requests: list[tuple[str, str]] = []  # (HTTP method, operation): a REST call's method says read or write
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 name = operation(self.path, self.headers, body, self.command)
                 proxy.calls.append(name)
+                proxy.requests.append((self.command, name))
                 reply = proxy.canned(self.command, self.path, name, body)
                 if reply is not None:
                     status, headers, data = reply
@@ -108,6 +110,11 @@ class AwsProxy:
 
     def writes(self) -> list[str]:
         return [c for c in self.calls if not c.startswith(("Get", "List", "Describe"))]
+
+    def any_writes(self) -> list[tuple[str, str]]:
+        """Every request that is not a read - as `writes`, and a REST call ("?") that is not a GET or HEAD."""
+        return [(m, c) for m, c in self.requests
+                if not (c.startswith(("Get", "List", "Describe", "Head")) or (c == "?" and m in ("GET", "HEAD")))]
 
     def close(self) -> None:
         self.server.shutdown()

@@ -402,8 +402,11 @@ class DataPlane:
 
     # ------------------------------------------------------------------ names and life cycle
 
-    def poll(self, rds_state_file: Path | None) -> None:
+    def poll(self, rds_state_file: Path | None) -> bool:
+        """One round; False when a part of it failed or a server is still starting (the caller polls again next
+        round)."""
         self.unread = set()
+        ok = True
         rds_state: dict[str, Any] = {}
         if rds_state_file is not None:
             try:
@@ -414,6 +417,7 @@ class DataPlane:
             try:
                 part()
             except Exception as exc:  # one part failing leaves the other running
+                ok = False
                 self.errors = (self.errors + ["%s: %s" % (exc.__class__.__name__, exc)])[-10:]
         names: dict[str, dict[str, list[str]]] = {}
         for entry in self.redis.values():
@@ -428,6 +432,10 @@ class DataPlane:
         if names != self.names:
             self.names.clear()
             self.names.update(names)
+        # a Redis or PgBouncer still starting is a step no moto change announces: not settled until it answers
+        starting = [e for e in self.redis.values() if e["state"] != "ready"]
+        starting += [self.pooler] if self.pooler and self.pooler.get("state") != "listening" else []
+        return ok and not starting
 
     def state(self) -> dict[str, Any]:
         redis = sorted(self.redis.values(), key=lambda r: r["replication_group"])

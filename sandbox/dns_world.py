@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sandbox import dnsd
+from sandbox.changes import MotoChanges
 from sandbox.dnsd import Daemon, ZoneRecord, fqdn
 
 ROOT_NS = "a.root-servers.net."
@@ -125,6 +126,8 @@ class World:
         self.keep_workdir = workdir is not None
         self.workdir = (workdir or Path(tempfile.mkdtemp(prefix="dnsworld-"))).resolve()
         self.interval = interval
+        self.watch = MotoChanges(aws_endpoint)
+        self.r53_read: tuple | None = None
         self.prefix = ""
         self.lock: IO[str] | None = None
         self.daemons: dict[str, Daemon] = {}
@@ -181,20 +184,14 @@ class World:
     def fetch_route53(self) -> tuple[list[str], list[ZoneRecord]] | None:
         """moto's hosted zone for the domain: its delegation-set names and records (no SOA), or None before the
         zone exists."""
-        if self.route53 is None:
-            import boto3  # only here: the control CLI must not need it
-
-            self.route53 = boto3.client("route53", region_name="us-east-1", endpoint_url=self.aws_endpoint,
-                                        aws_access_key_id="testing", aws_secret_access_key="testing")
-        zones = self.route53.list_hosted_zones_by_name(DNSName=self.domain)["HostedZones"]
-        zone = next((z for z in zones if fqdn(z["Name"]) == self.domain
-                     and not z.get("Config", {}).get("PrivateZone")), None)
-        if zone is None:
+        # moto is read again only when its change count moved (sandbox/changes.py); the edge's addresses each round
+        if self.r53_read is None or self.watch.due():
+            self.r53_read = (self.read_route53(),)
+            self.watch.seen()
+        if self.r53_read[0] is None:
             return None
-        names = [fqdn(n) for n in self.route53.get_hosted_zone(Id=zone["Id"])["DelegationSet"]["NameServers"]][:4]
+        names, rrsets = self.r53_read[0]
         records: list[ZoneRecord] = []
-        rrsets = [r for page in self.route53.get_paginator("list_resource_record_sets").paginate(
-            HostedZoneId=zone["Id"]) for r in page["ResourceRecordSets"]]
         # a failover pair answers its PRIMARY (target health is not evaluated here)
         primaries = {(r["Name"], r["Type"]) for r in rrsets if r.get("Failover") == "PRIMARY"}
         targets = self.alias_targets()
@@ -213,6 +210,23 @@ class World:
             records += [(owner, rtype, int(rrset.get("TTL", 300)), absolute_value(rtype, rr["Value"]))
                         for rr in rrset["ResourceRecords"]]
         return names, sorted(set(records), key=records.index)
+
+    def read_route53(self) -> tuple[list[str], list[dict[str, Any]]] | None:
+        """moto's public zone for the domain: its delegation-set names and record sets; None before it exists."""
+        if self.route53 is None:
+            import boto3  # only here: the control CLI must not need it
+
+            self.route53 = boto3.client("route53", region_name="us-east-1", endpoint_url=self.aws_endpoint,
+                                        aws_access_key_id="testing", aws_secret_access_key="testing")
+        zones = self.route53.list_hosted_zones_by_name(DNSName=self.domain)["HostedZones"]
+        zone = next((z for z in zones if fqdn(z["Name"]) == self.domain
+                     and not z.get("Config", {}).get("PrivateZone")), None)
+        if zone is None:
+            return None
+        names = [fqdn(n) for n in self.route53.get_hosted_zone(Id=zone["Id"])["DelegationSet"]["NameServers"]][:4]
+        rrsets = [r for page in self.route53.get_paginator("list_resource_record_sets").paginate(
+            HostedZoneId=zone["Id"]) for r in page["ResourceRecordSets"]]
+        return names, rrsets
 
     def alias_targets(self) -> dict[str, str]:
         """The edge's ``alias_targets`` ({target fqdn: address}), or {} without (or before) an edge state file."""

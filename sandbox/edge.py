@@ -54,6 +54,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from sandbox.changes import MotoChanges
 from sandbox.dns_stub import free_udp_tcp_port, serve
 
 NGINX = "/usr/sbin/nginx"
@@ -878,6 +879,8 @@ class Edge:
         self.data = DataPlane(self.dir / "data", args.aws_endpoint, args.region, args.ca_dir, self.prefix,
                               self.vpc_names)
         self.errors: list[str] = []
+        self.watch = MotoChanges(args.aws_endpoint)
+        self.inputs: tuple | None = None
 
     def pick_block(self) -> str:
         """A free 127.X.Y.0/24 (X never 0 nor 53), locked for the edge's life so two edges never share one."""
@@ -959,19 +962,37 @@ class Edge:
                          "nginx_workers": sorted(self.nginx.workers()), **data["children"]},
         }
 
+    def local_inputs(self) -> tuple:
+        """What the edge follows besides moto: its faults, the platform's services, the RDS stand-in's state."""
+        rds: dict[str, Any] = {}
+        if self.args.rds_state is not None:
+            rds = {k: v for k, v in read_json(self.args.rds_state).items() if k != "updated"}
+        return (json.dumps(read_faults(self.args.workdir), sort_keys=True), json.dumps(self.services()),
+                json.dumps(rds, sort_keys=True, default=str))
+
     def run(self) -> None:
-        """Poll until SIGTERM; the state file is first written once nginx answers."""
+        """Poll until SIGTERM - a round only when moto's change count moved or a local input changed
+        (sandbox/changes.py); the state file is first written once nginx answers."""
         while not self.stopping.is_set():
-            try:
-                self.poll()
-            except Exception as exc:  # moto restarting, a transient error: keep serving, try again
-                self.errors.append("%s: %s" % (exc.__class__.__name__, exc))
-                log("poll failed: %s" % exc)
-            try:
-                self.data.poll(self.args.rds_state)
-            except Exception as exc:
-                self.errors.append("data plane: %s: %s" % (exc.__class__.__name__, exc))
-                log("data plane poll failed: %s" % exc)
+            due = self.watch.due()
+            inputs = self.local_inputs()
+            if due or inputs != self.inputs or not self.nginx.running():
+                ok = True
+                try:
+                    self.poll()
+                except Exception as exc:  # moto restarting, a transient error: keep serving, try again
+                    ok = False
+                    self.errors.append("%s: %s" % (exc.__class__.__name__, exc))
+                    log("poll failed: %s" % exc)
+                try:
+                    ok &= self.data.poll(self.args.rds_state)
+                except Exception as exc:
+                    ok = False
+                    self.errors.append("data plane: %s: %s" % (exc.__class__.__name__, exc))
+                    log("data plane poll failed: %s" % exc)
+                if ok:
+                    self.watch.seen()
+                    self.inputs = inputs
             if self.nginx.running():
                 write_atomic(self.args.state_file, json.dumps(self.state(), indent=2, default=str))
             self.stopping.wait(self.args.interval)

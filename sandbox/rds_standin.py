@@ -56,6 +56,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from sandbox.changes import MotoChanges
 from sandbox.dns_stub import free_udp_tcp_port, serve
 
 RUN_USER = "postgres"
@@ -211,6 +212,7 @@ class Standin:
         self.ca = SandboxCA(ca_dir)
         self.state_file = state_file
         self.interval = interval
+        self.watch = MotoChanges(aws_endpoint)
         self.base = Path(tempfile.mkdtemp(prefix="rds-standin-"))
         self.base.chmod(0o755)
         own(self.base)
@@ -346,7 +348,8 @@ class Standin:
             entry.update(copy=str(target), state="copied")
         self.snapshots[identifier] = entry
 
-    def poll(self) -> None:
+    def poll(self) -> bool:
+        """One round; False while an instance waits for a step moto takes on a later read (its endpoint)."""
         instances = [i for page in self.rds.get_paginator("describe_db_instances").paginate()
                      for i in page["DBInstances"] if i.get("Engine") == "postgres"]
         snapshots = [s for page in self.rds.get_paginator("describe_db_snapshots").paginate(SnapshotType="manual")
@@ -362,8 +365,12 @@ class Standin:
         live = {i["DBInstanceIdentifier"]: i for i in instances}
         for identifier in set(self.clusters) - set(live):
             self.remove(identifier)
+        settled = True
         for identifier, instance in sorted(live.items(), key=lambda kv: bool(self.source_of(kv[1]))):
-            if identifier in self.clusters or identifier in self.failed or not instance.get("Endpoint"):
+            if identifier in self.clusters or identifier in self.failed:
+                continue
+            if not instance.get("Endpoint"):
+                settled = False
                 continue
             try:
                 self.create(instance)
@@ -371,6 +378,7 @@ class Standin:
                 self.failed[identifier] = "%s: %s" % (exc.__class__.__name__, getattr(exc, "stderr", b"") or exc)
                 if identifier in self.clusters:
                     self.remove(identifier)
+        return settled
 
     def write_state(self) -> None:
         state = {"dns_server": "127.0.0.1:%d" % self.dns_port, "block": self.block + ".0/24", "base": str(self.base),
@@ -381,11 +389,16 @@ class Standin:
         tmp.replace(self.state_file)
 
     def run(self) -> None:
+        """Follow moto until stopped: a round when its change count moved (sandbox/changes.py) or an instance waits."""
+        waiting = True
         while not self.stopping.is_set():
-            try:
-                self.poll()
-            except Exception as exc:  # moto restarting, a transient error: try again next round
-                print("rds_standin: poll failed: %s" % exc, file=sys.stderr, flush=True)
+            if self.watch.due() or waiting:
+                try:
+                    waiting = not self.poll()
+                    self.watch.seen()
+                except Exception as exc:  # moto restarting, a transient error: try again next round
+                    waiting = True
+                    print("rds_standin: poll failed: %s" % exc, file=sys.stderr, flush=True)
             self.write_state()
             self.stopping.wait(self.interval)
 

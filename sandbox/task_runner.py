@@ -50,6 +50,8 @@ from typing import Any
 import boto3
 import botocore.exceptions
 
+from sandbox.changes import MotoChanges
+
 # The allow-list: (what the image repository's name ends with, what stands in for the image here). Only these images
 # are run; adding one means providing its programs on the host.
 STANDIN_IMAGES = (("postgres", "Debian's PostgreSQL client programs (psql)"),)
@@ -208,6 +210,7 @@ class Runner:
         self.tasks: dict[str, dict[str, Any]] = {}
         self.errors: list[str] = []
         self.polls = 0
+        self.watch = MotoChanges(endpoint)
         self.load()
 
     def client(self, service: str, region: str = "") -> Any:
@@ -547,12 +550,15 @@ class Runner:
         print("task_runner: " + text, flush=True)
 
     def loop(self) -> None:
+        """A round when moto's change count moved (sandbox/changes.py) or a task waits for the RDS stand-in."""
         while not self.stopping.is_set():
-            try:
-                self.poll()
-            except Exception as exc:  # moto restarting, a reset mid-poll: the next round tries again
-                self.errors = (self.errors + ["%s %s: %s" % (now(), exc.__class__.__name__, exc)])[-10:]
-            self.polls += 1
+            if self.watch.due() or any(e.get("status") == "waiting" for e in self.tasks.values()):
+                try:
+                    self.poll()
+                    self.watch.seen()
+                except Exception as exc:  # moto restarting, a reset mid-poll: the next round tries again
+                    self.errors = (self.errors + ["%s %s: %s" % (now(), exc.__class__.__name__, exc)])[-10:]
+                self.polls += 1
             self.save()
             self.stopping.wait(self.interval)
 

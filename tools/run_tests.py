@@ -47,12 +47,16 @@ LAB_FILES = ("test_dnslab.py", "test_dns_propagation.py", "test_dns_zone_compare
 # the other: one shard, this order (the tests that reset the sandbox come last within each file).
 SITE_FILES = ("test_security_baseline_role.py", "test_launch_policies_lint.py", "test_backup_role.py",
               "test_alarms_role.py")
+# The files that share the whole launch (conftest's whole_launch): one shard, this order - test_site_phases.py builds
+# it from empty and runs it again (its tests that reset come before), the validate phase runs on it, then the cutover's
+# tests on it (the refusals, which reset, last).
+LAUNCH_FILES = ("test_site_phases.py", "test_validate_phase.py", "test_cutover.py")
 
 
 # Seconds measured on this 2-core machine under CI load for files whose size says little about their run time (a few
 # whole-launch builds in a short file); any other file weighs its size / 120 (bytes per second: the last CI run's
 # shard times over the other files' sizes).
-SECONDS = {"test_site_phases.py": 1100, "test_cutover.py": 600, "test_validate_phase.py": 750,
+SECONDS = {"test_site_phases.py": 1100, "test_cutover.py": 250, "test_validate_phase.py": 500,
            "test_validate_modules.py": 200, "test_edge_standin.py": 80, "test_platform_standin.py": 60,
            "test_task_runner.py": 40, "test_launch_report_html.py": 40}
 
@@ -63,11 +67,12 @@ def weight(f: Path) -> float:
 
 def shards(count: int) -> list[list[str]]:
     """The integration test files dealt into ``count`` shards of about equal run time (``weight``); the DNS lab's
-    files stay together, and so do the operations roles' files that share one site build."""
+    files stay together, and so do the files that share one build (the operations roles', the whole launch's)."""
     files = sorted((ROOT / "tests" / "integration").glob("test_*.py"))
-    grouped = LAB_FILES + SITE_FILES
+    grouped = LAB_FILES + SITE_FILES + LAUNCH_FILES
     units = [[f] for f in files if f.name not in grouped] + [[f for f in files if f.name in LAB_FILES]]
-    units.append(sorted((f for f in files if f.name in SITE_FILES), key=lambda f: SITE_FILES.index(f.name)))
+    for group in (SITE_FILES, LAUNCH_FILES):
+        units.append(sorted((f for f in files if f.name in group), key=lambda f: group.index(f.name)))
     units = sorted((u for u in units if u), key=lambda u: -sum(weight(f) for f in u))
     out: list[list[str]] = [[] for unused in range(max(1, count))]
     load = [0.0] * len(out)

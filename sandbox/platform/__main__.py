@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from sandbox.changes import MotoChanges
 from sandbox.platform import openapi
 from sandbox.platform.app import WebService
 from sandbox.platform.config import ConfigReader
@@ -77,6 +78,7 @@ class Platform:
                               {"stripe": self.stripe, "email": self.email, "services": self.services},
                               ca_file=str(args.ca_file or ""), vpc_dns=self.vpc_dns)
         self.reader = ConfigReader(args.aws_endpoint, args.region, cluster=args.cluster)
+        self.watch = MotoChanges(args.aws_endpoint)
         self.runners: list[web.AppRunner] = []
         self.stopping = asyncio.Event()
         self._vpc_dns = args.vpc_dns or ""
@@ -108,32 +110,44 @@ class Platform:
                 "segments_made_in_s": round(self.segments.made_in, 3)}
 
     async def follow_moto(self) -> None:
-        """Re-read the configuration: every interval while incomplete, every ten intervals once complete."""
+        """Re-read the configuration when moto's change count moved (sandbox/changes.py) or the last round failed."""
         while not self.stopping.is_set():
+            if await asyncio.to_thread(self.watch.due):
+                if await self.read_moto():
+                    self.watch.seen()
             try:
-                config = await asyncio.to_thread(self.reader.read)
-            except Exception as e:  # noqa: BLE001 - moto answering oddly must not stop the platform
-                config = dict(self.web.config, problems=["reading moto failed: %s: %s" % (type(e).__name__, e)])
-            self.web.config = config
-            try:
-                await asyncio.to_thread(self.reader.publish_static, self.web.static)
-            except Exception as e:  # noqa: BLE001 - tried again next round
-                config["problems"].append("publishing the static files failed: %s" % e)
-            values = config["values"]
-            self.stripe.secret_key = values.get("STRIPE_SECRET_KEY", "")
-            self.email.api_key = values.get("SENDGRID_API_KEY", "")
-            if values.get("STRIPE_WEBHOOK_SECRET"):
-                try:
-                    await self.stripe.register_webhook("http://%s/api/webhooks/stripe" % self.services["web"],
-                                                       values["STRIPE_WEBHOOK_SECRET"])
-                except Exception as e:  # noqa: BLE001 - reported, tried again next round
-                    config["problems"].append("webhook registration with localstripe failed: %s" % e)
-            write_json(self.args.state_file, self.state())
-            wait = self.args.interval * (10 if not config["missing"] else 1)
-            try:
-                await asyncio.wait_for(self.stopping.wait(), wait)
+                await asyncio.wait_for(self.stopping.wait(), self.args.interval)
             except asyncio.TimeoutError:
                 pass
+
+    async def read_moto(self) -> bool:
+        """One round: the configuration, the static files published, the webhook registered; the state written.
+        False when a step failed (tried again next round)."""
+        ok = True
+        try:
+            config = await asyncio.to_thread(self.reader.read)
+        except Exception as e:  # noqa: BLE001 - moto answering oddly must not stop the platform
+            ok = False
+            config = dict(self.web.config, problems=["reading moto failed: %s: %s" % (type(e).__name__, e)])
+        ok &= not any(p.startswith("moto not readable") for p in config["problems"])
+        self.web.config = config
+        try:
+            await asyncio.to_thread(self.reader.publish_static, self.web.static)
+        except Exception as e:  # noqa: BLE001 - tried again next round
+            ok = False
+            config["problems"].append("publishing the static files failed: %s" % e)
+        values = config["values"]
+        self.stripe.secret_key = values.get("STRIPE_SECRET_KEY", "")
+        self.email.api_key = values.get("SENDGRID_API_KEY", "")
+        if values.get("STRIPE_WEBHOOK_SECRET"):
+            try:
+                await self.stripe.register_webhook("http://%s/api/webhooks/stripe" % self.services["web"],
+                                                   values["STRIPE_WEBHOOK_SECRET"])
+            except Exception as e:  # noqa: BLE001 - reported, tried again next round
+                ok = False
+                config["problems"].append("webhook registration with localstripe failed: %s" % e)
+        write_json(self.args.state_file, self.state())
+        return ok
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -173,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ca-file", type=Path, help="CA bundle for the database/Redis TLS (the sandbox CA)")
     p.add_argument("--vpc-dns", default="", help="HOST:PORT answering the VPC-internal names")
     p.add_argument("--edge-state", type=Path, help="the edge's state file (its vpc_dns_server), read when it appears")
-    p.add_argument("--interval", type=float, default=2.0, help="seconds between reads of moto while incomplete")
+    p.add_argument("--interval", type=float, default=2.0, help="seconds between two looks at moto's change count")
     args = p.parse_args(argv)
     loopback_url(args.aws_endpoint, "--aws-endpoint")
     asyncio.run(Platform(args).run())

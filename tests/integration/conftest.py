@@ -43,6 +43,8 @@ def post(url, body=None, method="POST"):
 
 # Whether moto holds the site that site_without_operations built (cleared by every reset through reset()).
 _SITE = {"built": False}
+# The whole launch that whole_launch built: its first run, while no test has reset the sandbox since.
+_LAUNCH: dict = {}
 
 
 def reset(sandbox):
@@ -50,6 +52,7 @@ def reset(sandbox):
     post(sandbox["aws_endpoint_url"] + "/moto-api/reset")
     post(sandbox["hostinger_api_url"] + "/__sim/reset")
     _SITE["built"] = False
+    _LAUNCH.clear()
 
 
 @pytest.fixture()
@@ -71,6 +74,20 @@ def site_without_operations(sandbox):
         assert site.rc == 0 and site.failed == 0, site.out[-3000:]
         _SITE["built"] = True
     return sandbox
+
+
+@pytest.fixture()
+def whole_launch(sandbox):
+    """The whole launch (site.yml but the validate phase) built from an empty sandbox once, and its first run, shared
+    by the tests that need it until one resets the sandbox: test_site_phases.py's build and second run, then
+    test_validate_phase.py, then test_cutover.py's plain run and handoff (tools/run_tests.py keeps the three files in
+    one shard, in that order). Each used to build its own - four builds of ~2.5 minutes, three of them repeats."""
+    if not _LAUNCH:
+        reset(sandbox)
+        first = playbook(sandbox, "--skip-tags", "validate")
+        assert first.rc == 0 and first.failed == 0, first.out[-6000:]
+        _LAUNCH["first"] = first
+    return _LAUNCH["first"]
 
 
 def route53(sandbox):

@@ -12,10 +12,37 @@ def puts(sandbox):
     return [r for r in post(sandbox["hostinger_api_url"] + "/__sim/requests", method="GET") if r["method"] == "PUT"]
 
 
-def test_a_plain_site_run_never_touches_the_name_servers(fresh):
-    run = playbook(fresh, "--skip-tags", "validate")  # the validate phase is test_validate_phase.py's
-    assert run.rc == 0, run.out
-    assert puts(fresh) == [] and "Switch the name servers" not in run.out
+# The two tests on the whole launch come first (conftest's whole_launch, built once for this file and the two before it
+# in its shard); the refusals after them start from an empty sandbox.
+
+def test_a_plain_site_run_never_touches_the_name_servers(sandbox, whole_launch):
+    # the launch's first run, and whatever the files before this one ran on it since (a second run, tagged runs, the
+    # validate phase): no PUT at Hostinger since the simulator's reset, no switch in the output
+    assert whole_launch.rc == 0, whole_launch.out[-3000:]
+    assert puts(sandbox) == [] and "Switch the name servers" not in whole_launch.out
+
+
+def test_the_whole_handoff_then_the_rollback(sandbox, whole_launch, tmp_path):
+    fresh, backup = sandbox, tmp_path / "ns.json"
+    # on the whole launch: apex, www and the subdomains are then aliases to CloudFront and the load balancer, which
+    # the cutover does not compare with Hostinger (they move on purpose) and names instead
+    run = playbook(fresh, "-e", "launch_nameserver_backup_file=%s" % backup, playbook_file="playbooks/cutover.yml")
+    assert run.rc == 0, run.out[-4000:]
+    assert ("Routed by the launch, so not compared with Hostinger: api.directfanz.io., directfanz.io.,"
+            " stream.directfanz.io., ws.directfanz.io., www.directfanz.io.") in " ".join(run.out.split()), run.out[-6000:]
+    state = post(fresh["hostinger_api_url"] + "/__sim/state", method="GET")["directfanz.io"]["domain"]
+    moved = sorted(state["name_servers"].values())
+    assert moved == sorted(route53(fresh).get_hosted_zone(Id=route53(fresh).list_hosted_zones()["HostedZones"][0][
+        "Id"])["DelegationSet"]["NameServers"])
+    assert "Resolvers: resolver-1: new, resolver-2: new, resolver-3: new" in run.out
+    assert json.loads(backup.read_text())["nameservers"] == ["ns1.dns-parking.com", "ns2.dns-parking.com"]
+    again = playbook(fresh, "-e", "launch_nameserver_backup_file=%s" % backup, playbook_file="playbooks/cutover.yml")
+    assert again.rc == 0 and again.changed == 0, again.out[-3000:]  # already moved: nothing to switch
+    back = playbook(fresh, "-e", "launch_nameserver_backup_file=%s" % backup, "-e",
+                    "launch_rollback_confirm=directfanz.io", playbook_file="playbooks/rollback_nameservers.yml")
+    assert back.rc == 0, back.out
+    state = post(fresh["hostinger_api_url"] + "/__sim/state", method="GET")["directfanz.io"]["domain"]
+    assert state["name_servers"] == {"ns1": "ns1.dns-parking.com", "ns2": "ns2.dns-parking.com"}
 
 
 def test_cutover_needs_the_confirmation(fresh):
@@ -53,27 +80,3 @@ def test_cutover_refuses_when_the_zone_names_other_name_servers(fresh):
     run = playbook(fresh, playbook_file="playbooks/cutover.yml")
     assert run.rc != 0 and "not the zone's delegation set" in run.out and "ns1.elsewhere.net" in run.out, run.out[-3000:]
     assert puts(fresh) == []
-
-
-def test_the_whole_handoff_then_the_rollback(fresh, tmp_path):
-    backup = tmp_path / "ns.json"
-    # the whole launch first: apex, www and the subdomains are then aliases to CloudFront and the load balancer,
-    # which the cutover does not compare with Hostinger (they move on purpose) and names instead
-    assert playbook(fresh, "--skip-tags", "validate").rc == 0  # the handoff needs what the phases build
-    run = playbook(fresh, "-e", "launch_nameserver_backup_file=%s" % backup, playbook_file="playbooks/cutover.yml")
-    assert run.rc == 0, run.out[-4000:]
-    assert ("Routed by the launch, so not compared with Hostinger: api.directfanz.io., directfanz.io.,"
-            " stream.directfanz.io., ws.directfanz.io., www.directfanz.io.") in " ".join(run.out.split()), run.out[-6000:]
-    state = post(fresh["hostinger_api_url"] + "/__sim/state", method="GET")["directfanz.io"]["domain"]
-    moved = sorted(state["name_servers"].values())
-    assert moved == sorted(route53(fresh).get_hosted_zone(Id=route53(fresh).list_hosted_zones()["HostedZones"][0][
-        "Id"])["DelegationSet"]["NameServers"])
-    assert "Resolvers: resolver-1: new, resolver-2: new, resolver-3: new" in run.out
-    assert json.loads(backup.read_text())["nameservers"] == ["ns1.dns-parking.com", "ns2.dns-parking.com"]
-    again = playbook(fresh, "-e", "launch_nameserver_backup_file=%s" % backup, playbook_file="playbooks/cutover.yml")
-    assert again.rc == 0 and again.changed == 0, again.out[-3000:]  # already moved: nothing to switch
-    back = playbook(fresh, "-e", "launch_nameserver_backup_file=%s" % backup, "-e",
-                    "launch_rollback_confirm=directfanz.io", playbook_file="playbooks/rollback_nameservers.yml")
-    assert back.rc == 0, back.out
-    state = post(fresh["hostinger_api_url"] + "/__sim/state", method="GET")["directfanz.io"]["domain"]
-    assert state["name_servers"] == {"ns1": "ns1.dns-parking.com", "ns2": "ns2.dns-parking.com"}

@@ -5,9 +5,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 from urllib.parse import urlparse
 
-from conftest import ROOT
+from conftest import ROOT, aws_client, post
 
 
 def manage(env, *args):
@@ -23,6 +24,30 @@ def test_everything_is_on_loopback_with_dummy_credentials(sandbox):
     env_file = open(os.path.join(sandbox["dir"], "env")).read()
     assert "export AWS_ENDPOINT_URL=%s" % sandbox["aws_endpoint_url"] in env_file
     assert "export AWS_ACCESS_KEY_ID=testing" in env_file and "unset AWS_PROFILE" in env_file
+
+
+def test_moto_counts_the_requests_that_may_change_it_and_the_stand_ins_only_read(sandbox):
+    """The count the stand-ins follow (sandbox/changes.py): reads leave it, writes move it, and with the stand-ins
+    all following an idle sandbox nothing but the test moves it (a follower that wrote would read itself forever)."""
+    url = sandbox["aws_endpoint_url"] + "/__sandbox/changes"
+
+    def count():
+        return post(url, method="GET")["changes"]
+
+    s3, sqs = aws_client(sandbox, "s3"), aws_client(sandbox, "sqs")
+    before = count()
+    s3.list_buckets()
+    sqs.list_queues()                       # query protocol (its Action in the form body)
+    aws_client(sandbox, "ecs").list_clusters()  # JSON protocol (X-Amz-Target)
+    assert count() == before
+    s3.create_bucket(Bucket="changes-count-probe")
+    sqs.create_queue(QueueName="changes-count-probe")
+    assert count() == before + 2
+    s3.delete_bucket(Bucket="changes-count-probe")
+    sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName="changes-count-probe")["QueueUrl"])
+    settled = count()
+    time.sleep(5)                            # a few rounds of every follower
+    assert count() == settled
 
 
 def test_a_second_up_says_one_is_running(sandbox):

@@ -68,10 +68,26 @@ def test_check_mode_on_a_fresh_sandbox_creates_nothing(fresh):
     assert {k: v for k, v in made.items() if k != "certificates" and v} == {}, made
 
 
-def test_the_launch_then_a_second_run_changes_nothing(fresh):
-    # every phase that builds; the validate phase on what they built is test_validate_phase.py's (with its own -vvv grep)
-    first = playbook(fresh, "--skip-tags", "validate")
-    assert first.rc == 0, first.out[-6000:]
+def test_the_edge_refuses_to_start_before_the_load_balancer_exists(fresh):
+    assert playbook(fresh, "--tags", "dns_zone,certificates").rc == 0
+    run = playbook(fresh, "--tags", "edge")
+    assert run.rc != 0 and "Run those phases first" in run.out and "no load balancer" in run.out, run.out[-3000:]
+    assert client(fresh, "cloudfront").list_distributions()["DistributionList"].get("Items", []) == []
+
+
+def test_a_domain_without_a_zone_is_refused_before_any_certificate_request(fresh):
+    assert playbook(fresh, "--tags", "dns_zone").rc == 0
+    run = playbook(fresh, "--tags", "certificates", "-e", json.dumps({"acm_wildcard_domain": "example.org"}))
+    assert run.rc != 0, run.out[-3000:]
+    assert "hosted zone named example.org does not exist" in run.out
+    assert client(fresh, "acm").list_certificates()["CertificateSummaryList"] == []
+
+
+# last in the file: the tests above reset the sandbox, and the launch built here is shared with the files after
+def test_the_launch_then_a_second_run_changes_nothing(sandbox, whole_launch):
+    # every phase that builds, from an empty sandbox (conftest's whole_launch, which the validate and cutover tests
+    # then use); the validate phase on what they built is test_validate_phase.py's (with its own -vvv grep)
+    fresh, first = sandbox, whole_launch
     elb = client(fresh, "elbv2")
     lb = elb.describe_load_balancers(Names=["directfanz-sandbox-alb"])["LoadBalancers"][0]
     dists = client(fresh, "cloudfront").list_distributions()["DistributionList"]["Items"]
@@ -224,18 +240,3 @@ def test_the_launch_then_a_second_run_changes_nothing(fresh):
     for tag in ("dns_records", "data", "compute", "config", "operations"):
         alone = playbook(fresh, "--tags", tag)
         assert alone.rc == 0 and alone.changed == 0, (tag, alone.out[-4000:])
-
-
-def test_the_edge_refuses_to_start_before_the_load_balancer_exists(fresh):
-    assert playbook(fresh, "--tags", "dns_zone,certificates").rc == 0
-    run = playbook(fresh, "--tags", "edge")
-    assert run.rc != 0 and "Run those phases first" in run.out and "no load balancer" in run.out, run.out[-3000:]
-    assert client(fresh, "cloudfront").list_distributions()["DistributionList"].get("Items", []) == []
-
-
-def test_a_domain_without_a_zone_is_refused_before_any_certificate_request(fresh):
-    assert playbook(fresh, "--tags", "dns_zone").rc == 0
-    run = playbook(fresh, "--tags", "certificates", "-e", json.dumps({"acm_wildcard_domain": "example.org"}))
-    assert run.rc != 0, run.out[-3000:]
-    assert "hosted zone named example.org does not exist" in run.out
-    assert client(fresh, "acm").list_certificates()["CertificateSummaryList"] == []

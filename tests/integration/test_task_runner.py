@@ -203,8 +203,17 @@ def settled(w: dict[str, Any], arn: str, timeout: float = 60) -> dict[str, Any]:
 
 
 def later_polls(w: dict[str, Any], count: int = 3) -> None:
-    polls = state(w)["polls"]
-    until(lambda: state(w)["polls"] >= polls + count, "%d more polls of the runner" % count)
+    """``count`` more reads of moto by the runner. It reads when moto's change count moves (sandbox/changes.py): a
+    harmless write before each wait makes it look again."""
+    ssm = boto3.client("ssm", **w["kw"])
+    target = state(w)["polls"] + count
+    for n in range(count * 20):
+        if state(w)["polls"] >= target:
+            return
+        before = state(w)["polls"]
+        ssm.put_parameter(Name="/runner-test/nudge", Value=str(n), Type="String", Overwrite=True)
+        until(lambda before=before: state(w)["polls"] > before, "a poll of the runner after a change in moto", 20)
+    assert state(w)["polls"] >= target, state(w)["polls"]
 
 
 def log_events(w: dict[str, Any], stream: str) -> list[str]:

@@ -1,8 +1,9 @@
 """The validate phase end to end on the sandbox, as a user runs it: the whole launch built once (site.yml without the
-phase, then the restore drill for 7.4's evidence), then `--tags validate` against the stand-in platform - through the
-stand-in edge (real nginx + ModSecurity configured from what the launch built in moto), the "Route 53" servers of the
-DNS world, PgBouncer, PostgreSQL and Redis - with faults injected, then healthy. The report must name each failing
-criterion and say NO-GO; healthy, GO; and the HTML page is opened in Debian's Chromium.
+phase - conftest's whole_launch, shared with test_site_phases.py and test_cutover.py - then the restore drill for
+7.4's evidence), then `--tags validate` against the stand-in platform - through the stand-in edge (real nginx +
+ModSecurity configured from what the launch built in moto), the "Route 53" servers of the DNS world, PgBouncer,
+PostgreSQL and Redis - with faults injected, then healthy. The report must name each failing criterion and say NO-GO;
+healthy, GO; and the HTML page is opened in Debian's Chromium.
 
 The faulty run comes first: the healthy run's WAF rate burst gets this host blocked by the rate rule for a while
 (docs/validate.md), which a run right after it would measure."""
@@ -17,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import aws_client, playbook, post, reset
+from conftest import Recorder, aws_client, module, playbook, post
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,15 +38,15 @@ def standins_ready(sandbox) -> str:
 
 
 @pytest.fixture()
-def launched(sandbox, tmp_path_factory):
-    """The launch built once for this file's tests (a site build, the restore drill)."""
-    if not _BUILT:
-        if not sandbox.get("edge") or not sandbox.get("platform"):
-            pytest.fail("the sandbox runs no stand-in platform/edge (nginx, ModSecurity, ffmpeg, root): %s"
-                        % {k: sandbox.get(k) for k in ("edge", "platform")})
-        reset(sandbox)
-        site = playbook(sandbox, "--skip-tags", "validate")
-        assert site.rc == 0 and site.failed == 0, site.out[-3000:]
+def launched(sandbox, tmp_path_factory, request):
+    """The whole launch (conftest's whole_launch: built once, or already built by test_site_phases.py in this
+    shard) and the restore drill run on it once, for this file's tests."""
+    if not sandbox.get("edge") or not sandbox.get("platform"):
+        pytest.fail("the sandbox runs no stand-in platform/edge (nginx, ModSecurity, ffmpeg, root): %s"
+                    % {k: sandbox.get(k) for k in ("edge", "platform")})
+    first = request.getfixturevalue("whole_launch")
+    if _BUILT.get("first") is not first:  # a first use, or the launch was rebuilt since
+        _BUILT.clear()
         report_dir = tmp_path_factory.mktemp("reports")
         drill = playbook(sandbox, "-e", json.dumps({"restore_drill_record_file": str(report_dir / "restore-drill.json")}),
                          playbook_file="playbooks/restore_drill.yml")
@@ -54,7 +55,7 @@ def launched(sandbox, tmp_path_factory):
         while standins_ready(sandbox) and time.monotonic() < deadline:
             time.sleep(1)
         assert not standins_ready(sandbox), standins_ready(sandbox)
-        _BUILT.update(report_dir=report_dir)
+        _BUILT.update(report_dir=report_dir, first=first)
     return dict(sandbox, report_dir=_BUILT["report_dir"])
 
 
@@ -72,19 +73,47 @@ def secret(sandbox, name):
     return aws_client(sandbox, "secretsmanager").get_secret_value(SecretId=name)["SecretString"]
 
 
+def ws_handshake_status(launched) -> int:
+    """The status the edge answers a WebSocket handshake for ws.<domain> with, reached the way the check reaches it
+    (the DNS world's "Route 53" servers, the sandbox CA): 101 when the Upgrade went through."""
+    import socket
+    import ssl
+
+    import dns.resolver
+    import websockets.exceptions
+    import websockets.sync.client
+
+    world = json.loads(Path(launched["dns_world"]["state_file"]).read_text())
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers = sorted(world["route53_servers"].values())
+    host = "ws." + launched["domain"]
+    address = resolver.resolve(host, "A")[0].address
+    context = ssl.create_default_context(cafile=launched["ca_file"])
+    sock = socket.create_connection((address, 443), timeout=10)
+    try:
+        with websockets.sync.client.connect("wss://%s/ws" % host, sock=sock, ssl=context, server_hostname=host,
+                                            open_timeout=10):
+            return 101
+    except websockets.exceptions.InvalidStatus as exc:
+        return exc.response.status_code
+
+
 def edge_fault(launched, fault):
-    """A fault in the stand-in edge (``python -m sandbox.edge --fault``), waited for until nginx runs with it."""
+    """A fault in the stand-in edge (``python -m sandbox.edge --fault``), waited for until a handshake through the
+    edge shows it: nginx's generation alone is not enough - old workers keep accepting until they are gone, which a
+    loaded machine stretches past the edge's own wait."""
     state_file = Path(launched["edge"]["state_file"])
-    before = json.loads(state_file.read_text())["nginx_generation"]
     subprocess.run([sys.executable, "-m", "sandbox.edge", "--state-file", str(state_file), "--fault", fault],
                    check=True, cwd=ROOT, capture_output=True)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
+    status = None
     while time.monotonic() < deadline:
-        state = json.loads(state_file.read_text())
-        if state["nginx_generation"] > before and bool(state.get("faults")) == (fault != "clear"):
+        status = ws_handshake_status(launched)
+        if (status == 101) == (fault == "clear"):
             return
         time.sleep(0.5)
-    raise AssertionError("the edge did not apply the fault %s: %s" % (fault, state.get("faults")))
+    raise AssertionError("the edge did not apply the fault %s: the handshake answers %s, state %s"
+                         % (fault, status, json.loads(state_file.read_text()).get("faults")))
 
 
 def faults(launched, *bodies):
@@ -174,3 +203,53 @@ def test_a_healthy_platform_is_go_and_the_report_shows_every_criterion(launched)
         finally:
             browser.close()
     print("screenshot: %s" % shot)
+
+
+def test_the_infrastructure_check_only_reads_and_refuses_bad_input_before_any_call(launched):
+    """validate_infrastructure on the whole launch through the recording proxy: in check mode (as in a plain run)
+    every request it makes is a read, its cases pass; bad input is refused naming each problem with no request."""
+    proxy = Recorder(launched["aws_endpoint_url"])
+    env = {"AWS_ENDPOINT_URL": proxy.url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_REGION": "us-east-1"}
+    args = {"name": NAME, "domain": launched["domain"], "dr_region": "us-west-2", "budget": 150,
+            "pooler_host": "pgbouncer.%s.internal" % NAME,
+            "drill_record": str(launched["report_dir"] / "restore-drill.json"),
+            "health_check_names": [launched["domain"]] + ["%s.%s" % (s, launched["domain"]) for s in
+                                                          ("api", "ws", "stream")]}
+    try:
+        for flags in (("--check",), ()):
+            proxy.requests.clear()
+            rc, out, result = module("validate_infrastructure", args, *flags, env=env)
+            assert rc == 0 and result.get("changed") is False, out[-3000:]
+            assert len(proxy.requests) > 30 and proxy.any_writes() == [], proxy.any_writes()
+            failing = [(c["id"], c["message"]) for c in result["cases"] if c["status"] == "fail"]
+            assert result["summary"]["pass"] >= 30 and failing == [], failing
+        proxy.requests.clear()
+        rc, out, result = module("validate_infrastructure", dict(args, name="Direct Fanz", domain="not a domain",
+                                                                 budget=0, min_tasks=0), env=env)
+        assert rc != 0 and "Nothing was read" in out, out[-2000:]
+        for problem in ("name must be lower-case letters, digits and hyphens (got 'Direct Fanz')",
+                        "domain must be a domain name such as example.com (got 'not a domain')",
+                        "min_tasks must be 1 or more (got 0)", "budget must be a positive amount of USD (got 0.0)"):
+            assert problem in out, (problem, out[-2000:])
+        assert proxy.requests == []
+    finally:
+        proxy.close()
+
+
+def test_the_phase_in_check_mode_writes_nothing_to_aws_and_charges_nothing(launched):
+    """The whole phase with --check, its AWS traffic through the recording proxy: only reads (no S3 probe object put,
+    no secret touched); the payment check makes no charge; the report still says which checks did not run."""
+    proxy = Recorder(launched["aws_endpoint_url"])
+    try:
+        run, report, criteria = validate(launched, "check-mode", "--check", launch_aws_endpoint_url=proxy.url,
+                                         validate_waf_burst_requests=0)
+        assert len(proxy.requests) > 50 and proxy.any_writes() == [], proxy.any_writes()
+        assert "GetSecretValue" in proxy.calls  # the secrets lookups went through it too
+        assert report["check_mode"] is True and report["verdict"] == "NO-GO"  # what did not run cannot pass
+        payments = {c["id"]: c["status"] for c in criteria["5.3"]["cases"]}
+        assert payments["payment confirmed and refunded"] == payments["declined card declines"] == "not_run", payments
+        integrations = {c["id"]: c for c in criteria["4.5"]["cases"]}
+        assert integrations["s3 probe"]["status"] == "not_run" and integrations["s3 probe"]["message"] == "check mode"
+    finally:
+        proxy.close()
