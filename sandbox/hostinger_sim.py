@@ -31,6 +31,10 @@ NS_PATH = re.compile(r"^/api/domains/v1/portfolio/(?P<domain>[^/]+)/nameservers$
 ZONE_PATH = re.compile(r"^/api/dns/v1/zones/(?P<domain>[^/]+)$")
 SNAPSHOTS_PATH = re.compile(r"^/api/dns/v1/snapshots/(?P<domain>[^/]+)$")
 SNAPSHOT_PATH = re.compile(r"^/api/dns/v1/snapshots/(?P<domain>[^/]+)/(?P<sid>\d+)$")
+RESTORE_PATH = re.compile(r"^/api/dns/v1/snapshots/(?P<domain>[^/]+)/(?P<sid>\d+)/restore$")
+VALIDATE_PATH = re.compile(r"^/api/dns/v1/zones/(?P<domain>[^/]+)/validate$")
+ZONE_TYPES = ("A", "AAAA", "CNAME", "ALIAS", "MX", "TXT", "NS", "SOA", "SRV", "CAA")
+LABEL = re.compile(r"^(\*|_?[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)$")
 
 
 def now() -> str:
@@ -189,6 +193,9 @@ class Handler(BaseHTTPRequestHandler):
             (ZONE_PATH, "GET", self._get_zone),
             (SNAPSHOTS_PATH, "GET", self._get_snapshots),
             (SNAPSHOT_PATH, "GET", self._get_snapshot),
+            (ZONE_PATH, "PUT", self._put_zone),
+            (VALIDATE_PATH, "POST", self._validate_zone),
+            (RESTORE_PATH, "POST", self._restore_snapshot),
         ):
             m = pattern.match(path)
             if m and self.command == method:
@@ -241,7 +248,142 @@ class Handler(BaseHTTPRequestHandler):
                 return self._error(404, f"Snapshot {sid} was not found.")
             self._send(200, copy.deepcopy(snap))
 
+    def _zone_body(self, entry: dict[str, Any]) -> dict[str, Any] | None:
+        """The body of a zone update or validate call, checked as the API checks it; None after answering 422."""
+        try:
+            body = self._body()
+        except json.JSONDecodeError:
+            self._error(422, "The given data was invalid.", {"body": ["The body must be JSON."]})
+            return None
+        problems = zone_problems(body, entry)
+        if problems:
+            self._error(422, "The given data was invalid.", problems)
+            return None
+        return body
+
+    def _validate_zone(self, entry: dict[str, Any]) -> None:
+        if self._zone_body(entry) is not None:
+            self._send(200, {"message": "DNS records are valid"})
+
+    def _put_zone(self, entry: dict[str, Any]) -> None:
+        body = self._zone_body(entry)
+        if body is None:
+            return
+        with self.state.lock:
+            snapshot(entry, "Zone records updated")
+            entry["zone"] = apply_update(entry["zone"], body)
+        self._send(200, {"message": "Request accepted"})
+
+    def _restore_snapshot(self, entry: dict[str, Any], sid: str) -> None:
+        with self.state.lock:
+            snap = next((s for s in entry["snapshots"] if s["id"] == int(sid)), None)
+            if snap is None:
+                return self._error(404, f"Snapshot {sid} was not found.")
+            snapshot(entry, f"Restored snapshot {sid}")
+            entry["zone"] = copy.deepcopy(snap["snapshot"])
+        self._send(200, {"message": "Request accepted"})
+
     do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = _route
+
+
+def snapshot(entry: dict[str, Any], reason: str) -> None:
+    """The zone as it is, kept as the next snapshot (Hostinger takes one before each change)."""
+    next_id = max((s["id"] for s in entry["snapshots"]), default=0) + 1
+    entry["snapshots"].append({"id": next_id, "reason": reason, "created_at": now(),
+                               "snapshot": copy.deepcopy(entry["zone"])})
+
+
+def content_problem(rtype: str, content: Any) -> str:
+    """Why a record's content is not valid for its type ('' when it is): the checks a DNS API makes."""
+    import ipaddress
+
+    if not isinstance(content, str) or not content.strip():
+        return "The content field is required."
+    text = content.strip()
+    parts = text.split()
+    host = (parts[-1] if parts else "").rstrip(".").lower()
+    try:
+        if rtype == "A":
+            ipaddress.IPv4Address(text)
+        elif rtype == "AAAA":
+            ipaddress.IPv6Address(text)
+    except ValueError:
+        return f"The content must be a valid IPv{4 if rtype == 'A' else 6} address."
+    if rtype in ("CNAME", "ALIAS") and (len(parts) != 1 or not host or not all(LABEL.match(x) for x in host.split("."))):
+        return "The content must be a valid hostname."  # a target may be a service name (_x.acm-validations.aws)
+    if rtype == "NS" and (len(parts) != 1 or not HOSTNAME.match(host + ".")):
+        return "The content must be a valid hostname."
+    if rtype == "MX" and (len(parts) != 2 or not parts[0].isdigit() or not HOSTNAME.match(host + ".")):
+        return "The content must be a priority and a hostname, for example: 10 mail.example.com."
+    if rtype == "SRV" and (len(parts) != 4 or not all(x.isdigit() for x in parts[:3])):
+        return "The content must be priority, weight, port and target."
+    if rtype == "CAA" and not re.match(r'^\d+\s+(issue|issuewild|iodef)\s+\S', text):
+        return 'The content must be flags, a tag (issue, issuewild, iodef) and a value, for example: 0 issue "ca.com".'
+    if rtype == "TXT" and len(text) > 4096:
+        return "The content may not be greater than 4096 characters."
+    return ""
+
+
+def zone_problems(body: Any, entry: dict[str, Any]) -> dict[str, list[str]]:
+    """The field errors of a zone update body (``{"overwrite", "zone": [{name, type, ttl, records}]}``), keyed as
+    Laravel keys them (``zone.0.records.1.content``); a CNAME beside another type at one name is refused too."""
+    errors: dict[str, list[str]] = {}
+    if not isinstance(body, dict) or not isinstance(body.get("zone"), list) or not body["zone"]:
+        return {"zone": ["The zone field is required and must be a non-empty list."]}
+    if "overwrite" in body and not isinstance(body["overwrite"], bool):
+        errors["overwrite"] = ["The overwrite field must be true or false."]
+    after = apply_update(entry["zone"], body) if not errors else entry["zone"]
+    for i, item in enumerate(body["zone"]):
+        where = f"zone.{i}"
+        if not isinstance(item, dict):
+            errors[where] = ["Each zone entry must be an object."]
+            continue
+        name, rtype = item.get("name"), item.get("type")
+        if not isinstance(name, str) or not (name == "@" or all(LABEL.match(x) for x in name.lower().split("."))):
+            errors[f"{where}.name"] = ["The name must be @ or a valid record name."]
+        if rtype not in ZONE_TYPES:
+            errors[f"{where}.type"] = ["The selected type is invalid."]
+            continue
+        ttl = item.get("ttl")
+        if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 60):
+            errors[f"{where}.ttl"] = ["The ttl must be an integer of at least 60."]
+        records = item.get("records")
+        if not isinstance(records, list) or not records:
+            errors[f"{where}.records"] = ["The records field is required."]
+            continue
+        for j, record in enumerate(records):
+            problem = content_problem(rtype, (record or {}).get("content") if isinstance(record, dict) else None)
+            if problem:
+                errors[f"{where}.records.{j}.content"] = [problem]
+        if isinstance(name, str):
+            types = {r["type"] for r in after if str(r["name"]).lower() == name.lower()}
+            if "CNAME" in types and len(types) > 1:
+                errors[f"{where}.name"] = ["A CNAME record cannot coexist with other records of the same name."]
+    return errors
+
+
+def apply_update(zone: list[dict[str, Any]], body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The zone after an update. ``overwrite: true`` (the API's default) replaces each given (name, type)'s
+    records; ``false`` updates the TTL and appends the contents the set does not hold yet. Other names and types
+    are left alone either way."""
+    out = copy.deepcopy(zone)
+    for item in body.get("zone") or []:
+        if not isinstance(item, dict) or not isinstance(item.get("records"), list):
+            continue
+        name, rtype = str(item.get("name", "")).lower(), item.get("type")
+        new = [{"content": r.get("content"), "is_disabled": False} for r in item["records"] if isinstance(r, dict)]
+        current = next((r for r in out if str(r["name"]).lower() == name and r["type"] == rtype), None)
+        if current is None:
+            out.append({"name": name, "type": rtype, "ttl": item.get("ttl") or 14400, "records": new})
+            continue
+        if item.get("ttl") is not None:
+            current["ttl"] = item["ttl"]
+        if body.get("overwrite", True):
+            current["records"] = new
+        else:
+            held = {r["content"] for r in current["records"]}
+            current["records"] += [r for r in new if r["content"] not in held]
+    return out
 
 
 class _Server(ThreadingHTTPServer):

@@ -57,16 +57,19 @@ def _load_sdk_parts():
 
 
 def _import_parts():
+    from hostinger_api.api.dns_snapshot_api import DNSSnapshotApi
     from hostinger_api.api.dns_zone_api import DNSZoneApi
     from hostinger_api.api.domains_portfolio_api import DomainsPortfolioApi
     from hostinger_api.api_client import ApiClient
     from hostinger_api.configuration import Configuration
     from hostinger_api.exceptions import ApiException
+    from hostinger_api.models.dnsv1_zone_update_request import DNSV1ZoneUpdateRequest
     from hostinger_api.models.domains_v1_portfolio_update_nameservers_request import (
         DomainsV1PortfolioUpdateNameserversRequest)
     return {"ApiClient": ApiClient, "Configuration": Configuration, "ApiException": ApiException,
-            "DNSZoneApi": DNSZoneApi, "DomainsPortfolioApi": DomainsPortfolioApi,
-            "NameserversRequest": DomainsV1PortfolioUpdateNameserversRequest}
+            "DNSZoneApi": DNSZoneApi, "DNSSnapshotApi": DNSSnapshotApi, "DomainsPortfolioApi": DomainsPortfolioApi,
+            "NameserversRequest": DomainsV1PortfolioUpdateNameserversRequest,
+            "ZoneUpdateRequest": DNSV1ZoneUpdateRequest}
 
 
 try:
@@ -186,6 +189,26 @@ class HostingerClient:
         api = SDK["DNSZoneApi"](self.api)
         return self.request(lambda **kw: api.get_dns_records_v1_without_preload_content(domain, **kw),
                             "read the DNS zone of %s" % domain)
+
+    def snapshots(self, domain):
+        """The zone's snapshots, ``[{id, reason, created_at}]`` (Hostinger takes one before each change)."""
+        api = SDK["DNSSnapshotApi"](self.api)
+        return self.request(lambda **kw: api.get_dns_snapshot_list_v1_without_preload_content(domain, **kw),
+                            "list the DNS snapshots of %s" % domain)
+
+    def validate_zone(self, domain, body):
+        """``POST .../validate``: Hostinger's verdict on a change body without making it (422 names the fields)."""
+        request = SDK["ZoneUpdateRequest"].from_dict(body)
+        api = SDK["DNSZoneApi"](self.api)
+        return self.request(lambda **kw: api.validate_dns_records_v1_without_preload_content(domain, request, **kw),
+                            "validate a change to the DNS zone of %s" % domain)
+
+    def update_zone(self, domain, body):
+        """``PUT /api/dns/v1/zones/{domain}`` with ``body`` (``{"overwrite", "zone": [...]}``)."""
+        request = SDK["ZoneUpdateRequest"].from_dict(body)
+        api = SDK["DNSZoneApi"](self.api)
+        return self.request(lambda **kw: api.update_dns_records_v1_without_preload_content(domain, request, **kw),
+                            "update the DNS zone of %s" % domain)
 
     def domain(self, domain):
         """The portfolio entry as raw JSON (``name_servers`` keeps ns3/ns4, which the SDK's model drops)."""
