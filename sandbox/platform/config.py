@@ -110,14 +110,17 @@ class ConfigReader:
         once it exists - what the app's deployment does in production, so the edge's static behaviour has objects to
         serve and cache. Each file is written once per bucket; returns what was written this round."""
         written = []
-        for bucket in [b["Name"] for b in self.s3.list_buckets().get("Buckets", [])]:
-            if not re.match(r"^[a-z0-9-]+-static-\d{12}$", bucket) or self.published.get(bucket):
+        for entry in self.s3.list_buckets().get("Buckets", []):
+            bucket = entry["Name"]
+            # a bucket made again under the same name (a moto reset, then a new build) is a new bucket
+            made = "%s@%s" % (bucket, entry.get("CreationDate"))
+            if not re.match(r"^[a-z0-9-]+-static-\d{12}$", bucket) or self.published.get(made):
                 continue
             for name, (data, kind) in files.items():
                 self.s3.put_object(Bucket=bucket, Key="static/" + name, Body=data, ContentType=kind,
                                    CacheControl="public, max-age=86400")
                 written.append("%s/static/%s" % (bucket, name))
-            self.published[bucket] = "done"
+            self.published[made] = "done"
         return written
 
 

@@ -625,6 +625,30 @@ def test_pages_and_static_files(platform):
     assert http("GET", web + "/static/missing.css")[0] == 404
 
 
+def test_the_static_files_are_published_to_a_static_bucket_and_to_one_made_again(platform, moto):
+    """What the app's deployment does: the release's static files put under static/ of the launch's static bucket once
+    it exists - and again when the bucket is made anew under the same name (a reset sandbox, a new build)."""
+    s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=moto, aws_access_key_id="testing",
+                      aws_secret_access_key="testing")
+    bucket = "directfanz-sandbox-static-123456789012"
+
+    def objects():
+        return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+
+    s3.create_bucket(Bucket=bucket)
+    first = wait_for(objects, 60, "the static files in the new bucket")
+    assert "static/app.css" in first
+    for key in first:
+        s3.delete_object(Bucket=bucket, Key=key)
+    s3.delete_bucket(Bucket=bucket)
+    time.sleep(1.5)  # the bucket made again has another CreationDate
+    s3.create_bucket(Bucket=bucket)
+    assert wait_for(objects, 60, "the static files in the bucket made again") == first
+    for key in first:
+        s3.delete_object(Bucket=bucket, Key=key)
+    s3.delete_bucket(Bucket=bucket)
+
+
 # --- the process ------------------------------------------------------------------------------------------------
 def test_sigterm_stops_localstripe_and_every_port(platform):
     """Last in this file: it stops the module's platform."""
