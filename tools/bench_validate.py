@@ -5,11 +5,11 @@ Starts moto and `python -m sandbox.platform` on free loopback ports in a private
    wall time of the `ansible -m` run;
 2. validate_latency on one operation (a one-operation copy of the document, group "bench") at --rate req/s for
    --duration s, beside wrk on the same URL in the same run: wrk -c1 (one connection, so no queueing) paced to the
-   same rate by its Lua `delay` hook (wrk waits that long after each response), with a `done` hook printing its
-   p50/p95; the ratio ours / wrk's is printed - once as fast as the stand-in answers (about a millisecond: the
-   client's own cost, a fraction of a millisecond, is then a large share), once with --server-ms added by the
-   stand-in (a fault on that operation), the way a real API answers. Unpaced, wrk would measure the server
-   saturated - one Python process at 100 % - against ours at a light rate: two different servers.
+   same rate by its Lua `delay` hook (wrk waits that long after each response: the interval less our p50), with a
+   `done` hook printing its p50/p95; the ratio ours / wrk's is printed - once as fast as the stand-in answers
+   (about a millisecond: the client's own cost, a fraction of a millisecond, is then a large share), once with
+   --server-ms added by the stand-in (a fault on that operation), the way a real API answers. Unpaced, wrk would
+   measure the server saturated - one Python process at 100 % - against ours at a light rate: two different servers.
 
     .venv/bin/python tools/bench_validate.py [--rate 50] [--duration 10] [--server-ms 20]
 
@@ -116,7 +116,6 @@ def main() -> int:
         one_file = work / "one.json"
         one_file.write_text(json.dumps(one))
         lua = work / "p95.lua"
-        lua.write_text(WRK_LUA.replace("@DELAY_MS@", "%.3f" % (1000.0 / args.rate)))
         control = state["control_url"] + "/faults"
         for added in (0, args.server_ms):
             post(control, None, "DELETE")
@@ -126,6 +125,8 @@ def main() -> int:
                                                     "token": state["test_token"], "rate": args.rate,
                                                     "duration": args.duration})
             ours = lat["cases"][0]["evidence"]
+            # wrk waits `delay` after each response: the interval less the answer's time keeps it at our rate
+            lua.write_text(WRK_LUA.replace("@DELAY_MS@", "%d" % max(0, round(1000.0 / args.rate - ours["p50_ms"]))))
             wrk = subprocess.run(["wrk", "-t1", "-c1", "-d%ds" % int(args.duration), "-s", str(lua), "-H",
                                   "Authorization: Bearer %s" % state["test_token"], base + path], capture_output=True,
                                  text=True, timeout=args.duration + 60, check=False)
