@@ -18,6 +18,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
+from ansible_collections.directfanz.launch.plugins.filter.validate import validate_secret_keys
 from conftest import Recorder, aws_client, module, playbook, post
 from playwright.sync_api import sync_playwright
 
@@ -211,7 +213,10 @@ def test_the_infrastructure_check_only_reads_and_refuses_bad_input_before_any_ca
     proxy = Recorder(launched["aws_endpoint_url"])
     env = {"AWS_ENDPOINT_URL": proxy.url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
            "AWS_REGION": "us-east-1"}
+    schema = yaml.safe_load((ROOT / "roles" / "app_secrets" / "vars" / "schema.yml").read_text())["app_secrets_schema"]
+    # what roles/validate gives it: the secrets contract's keys, the administrators' addresses
     args = {"name": NAME, "domain": launched["domain"], "dr_region": "us-west-2", "budget": 150,
+            "secret_keys": validate_secret_keys(schema), "admin_emails": ["ops@directfanz.io"],
             "pooler_host": "pgbouncer.%s.internal" % NAME,
             "drill_record": str(launched["report_dir"] / "restore-drill.json"),
             "health_check_names": [launched["domain"]] + ["%s.%s" % (s, launched["domain"]) for s in
