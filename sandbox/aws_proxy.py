@@ -63,14 +63,14 @@ class AwsProxy:
         target = urllib.parse.urlparse(upstream)
         proxy = self
         self.calls: list[str] = []
-        self.requests: list[tuple[str, str]] = []  # (HTTP method, operation): a REST call's method says read or write
+        self.exchanges: list[tuple[str, str]] = []  # (HTTP method, operation): a REST call's method says read or write
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 name = operation(self.path, self.headers, body, self.command)
                 proxy.calls.append(name)
-                proxy.requests.append((self.command, name))
+                proxy.exchanges.append((self.command, name))
                 reply = proxy.canned(self.command, self.path, name, body)
                 if reply is not None:
                     status, headers, data = reply
@@ -113,7 +113,7 @@ class AwsProxy:
 
     def any_writes(self) -> list[tuple[str, str]]:
         """Every request that is not a read - as `writes`, and a REST call ("?") that is not a GET or HEAD."""
-        return [(m, c) for m, c in self.requests
+        return [(m, c) for m, c in self.exchanges
                 if not (c.startswith(("Get", "List", "Describe", "Head")) or (c == "?" and m in ("GET", "HEAD")))]
 
     def close(self) -> None:

@@ -98,6 +98,8 @@ def ws_handshake_status(launched) -> int:
             return 101
     except websockets.exceptions.InvalidStatus as exc:
         return exc.response.status_code
+    except (TimeoutError, OSError, websockets.exceptions.WebSocketException):
+        return 0  # no 101 in time: a proxy without the Upgrade may leave the handshake unanswered
 
 
 def edge_fault(launched, fault):
@@ -135,8 +137,8 @@ def test_each_fault_turns_the_verdict_to_nogo_naming_its_criterion(launched, tmp
            {"group": "messages", "latency_ms": 300},                # 5.5: a group's p95 over 200 ms
            {"live_stalled": True},                                  # 5.4: the live playlist stops advancing
            {"stripe": "decline_succeeds"})                          # 5.3: a declined card succeeds
-    edge_fault(launched, "drop_upgrade")                            # 5.4: the proxy drops the Upgrade header
     try:
+        edge_fault(launched, "drop_upgrade")                        # 5.4: the proxy drops the Upgrade header
         run, report, criteria = validate(launched, "faulty", "-vvv", launch_signoffs_file=str(signoffs),
                                          validate_waf_burst_requests=0)
     finally:
@@ -223,13 +225,13 @@ def test_the_infrastructure_check_only_reads_and_refuses_bad_input_before_any_ca
                                                           ("api", "ws", "stream")]}
     try:
         for flags in (("--check",), ()):
-            proxy.requests.clear()
+            proxy.exchanges.clear()
             rc, out, result = module("validate_infrastructure", args, *flags, env=env)
             assert rc == 0 and result.get("changed") is False, out[-3000:]
-            assert len(proxy.requests) > 30 and proxy.any_writes() == [], proxy.any_writes()
+            assert len(proxy.exchanges) > 30 and proxy.any_writes() == [], proxy.any_writes()
             failing = [(c["id"], c["message"]) for c in result["cases"] if c["status"] == "fail"]
             assert result["summary"]["pass"] >= 30 and failing == [], failing
-        proxy.requests.clear()
+        proxy.exchanges.clear()
         rc, out, result = module("validate_infrastructure", dict(args, name="Direct Fanz", domain="not a domain",
                                                                  budget=0, min_tasks=0), env=env)
         assert rc != 0 and "Nothing was read" in out, out[-2000:]
@@ -237,7 +239,7 @@ def test_the_infrastructure_check_only_reads_and_refuses_bad_input_before_any_ca
                         "domain must be a domain name such as example.com (got 'not a domain')",
                         "min_tasks must be 1 or more (got 0)", "budget must be a positive amount of USD (got 0.0)"):
             assert problem in out, (problem, out[-2000:])
-        assert proxy.requests == []
+        assert proxy.exchanges == []
     finally:
         proxy.close()
 
@@ -249,7 +251,7 @@ def test_the_phase_in_check_mode_writes_nothing_to_aws_and_charges_nothing(launc
     try:
         run, report, criteria = validate(launched, "check-mode", "--check", launch_aws_endpoint_url=proxy.url,
                                          validate_waf_burst_requests=0)
-        assert len(proxy.requests) > 50 and proxy.any_writes() == [], proxy.any_writes()
+        assert len(proxy.exchanges) > 50 and proxy.any_writes() == [], proxy.any_writes()
         assert "GetSecretValue" in proxy.calls  # the secrets lookups went through it too
         assert report["check_mode"] is True and report["verdict"] == "NO-GO"  # what did not run cannot pass
         payments = {c["id"]: c["status"] for c in criteria["5.3"]["cases"]}
