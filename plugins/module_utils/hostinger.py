@@ -20,7 +20,7 @@ import os
 import random
 import time
 
-from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 
 def _load_sdk_parts():
@@ -110,6 +110,18 @@ class HostingerError(Exception):
 
 def api_url_from(params):
     return (params.get("api_url") or os.environ.get("HOSTINGER_API_URL") or PUBLIC_API_URL).rstrip("/")
+
+
+def client_for(module, no_token="no Hostinger API token: set api_token or HOSTINGER_API_TOKEN"):
+    """The client for a module's HOSTINGER_ARGSPEC options; fails the module, before any request, without the SDK or
+    a token (``no_token`` says what else the module accepts)."""
+    p = module.params
+    if not HAS_HOSTINGER_SDK:
+        module.fail_json(msg=missing_required_lib("hostinger-api"), exception=str(SDK_IMPORT_ERROR))
+    if not p["api_token"]:
+        module.fail_json(msg=no_token)
+    return HostingerClient(api_url_from(p), p["api_token"], p["request_timeout"], p["rate_limit_max_wait"],
+                           p["retries"])
 
 
 class HostingerClient:

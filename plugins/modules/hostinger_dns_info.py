@@ -106,7 +106,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.directfanz.launch.plugins.module_utils.dnsquery import (
     DNSPYTHON_IMPORT_ERROR, HAS_DNSPYTHON, make_resolver, parse_server, resolve_addresses)
 from ansible_collections.directfanz.launch.plugins.module_utils.hostinger import (
-    HOSTINGER_ARGSPEC, SDK_IMPORT_ERROR, HAS_HOSTINGER_SDK, HostingerClient, HostingerError, api_url_from)
+    HOSTINGER_ARGSPEC, HostingerError, client_for)
 from ansible_collections.directfanz.launch.plugins.module_utils.records import (
     RecordError, flatten_aliases, hostinger_record_sets, plan_import)
 from ansible_collections.directfanz.launch.plugins.module_utils.validation import domain_problem
@@ -166,13 +166,8 @@ def main():
         if p["records_file"]:
             source, zone_json = "file", read_records_file(p["records_file"], domain)
         else:
-            if not HAS_HOSTINGER_SDK:
-                module.fail_json(msg=missing_required_lib("hostinger-api"), exception=str(SDK_IMPORT_ERROR))
-            if not p["api_token"]:
-                module.fail_json(msg="no Hostinger API token: set api_token (or HOSTINGER_API_TOKEN), or give"
-                                     " records_file with the zone exported from Hostinger")
-            client = HostingerClient(api_url_from(p), p["api_token"], p["request_timeout"],
-                                     p["rate_limit_max_wait"], p["retries"])
+            client = client_for(module, "no Hostinger API token: set api_token (or HOSTINGER_API_TOKEN), or give"
+                                        " records_file with the zone exported from Hostinger")
             source, zone_json = "api", client.zone(domain)
         record_sets = hostinger_record_sets(zone_json, domain)
         records, aliases, not_carried = plan_import(record_sets, domain)

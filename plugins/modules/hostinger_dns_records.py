@@ -92,11 +92,11 @@ validated:
   type: bool
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.directfanz.launch.plugins.module_utils import hostinger_zone as Z
 from ansible_collections.directfanz.launch.plugins.module_utils.hostinger import (
-    HOSTINGER_ARGSPEC, SDK_IMPORT_ERROR, HAS_HOSTINGER_SDK, HostingerClient, HostingerError, api_url_from)
+    HOSTINGER_ARGSPEC, HostingerError, client_for)
 from ansible_collections.directfanz.launch.plugins.module_utils.records import RecordError
 from ansible_collections.directfanz.launch.plugins.module_utils.validation import domain_problem
 
@@ -126,15 +126,10 @@ def main():
             problems.append(str(exc))
     if problems:
         module.fail_json(msg="hostinger_dns_records: %s. Nothing was sent to Hostinger." % "; ".join(problems))
-    if not HAS_HOSTINGER_SDK:
-        module.fail_json(msg=missing_required_lib("hostinger-api"), exception=str(SDK_IMPORT_ERROR))
-    if not p["api_token"]:
-        module.fail_json(msg="no Hostinger API token: set api_token or HOSTINGER_API_TOKEN")
+    client = client_for(module)
 
     result = dict(changed=False, changes=[], records=wanted, snapshot_before=None, validated=False)
     try:
-        client = HostingerClient(api_url_from(p), p["api_token"], p["request_timeout"], p["rate_limit_max_wait"],
-                                 p["retries"])
         current = Z.current_sets(client.zone(domain), domain)
         changes, refused = Z.plan(wanted, current)
         if refused:

@@ -80,11 +80,10 @@ import os
 import tempfile
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.directfanz.launch.plugins.module_utils.hostinger import (
-    HOSTINGER_ARGSPEC, SDK_IMPORT_ERROR, HAS_HOSTINGER_SDK, HostingerClient, HostingerError, api_url_from,
-    nameserver_list)
+    HOSTINGER_ARGSPEC, HostingerError, client_for, nameserver_list)
 from ansible_collections.directfanz.launch.plugins.module_utils.validation import domain_problem
 
 
@@ -133,14 +132,9 @@ def main():
         problems.append("name server(s) listed more than once: %s" % ", ".join(duplicates))
     if problems:
         module.fail_json(msg="; ".join(problems))
-    if not HAS_HOSTINGER_SDK:
-        module.fail_json(msg=missing_required_lib("hostinger-api"), exception=str(SDK_IMPORT_ERROR))
-    if not p["api_token"]:
-        module.fail_json(msg="no Hostinger API token: set api_token or HOSTINGER_API_TOKEN")
+    client = client_for(module)
 
     try:
-        client = HostingerClient(api_url_from(p), p["api_token"], p["request_timeout"], p["rate_limit_max_wait"],
-                                 p["retries"])
         entry = client.domain(domain)
         status = entry.get("status")
         previous = nameserver_list(entry.get("name_servers"))
