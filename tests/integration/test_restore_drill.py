@@ -98,7 +98,7 @@ def drill_leftovers(sandbox):
     names += [s["DBSnapshotIdentifier"] for s in rds.describe_db_snapshots()["DBSnapshots"]]
     moto = [n for n in names if "-drill-" in n]
     state = wait_standin(sandbox, lambda s: not [i for i in s["instances"] if "-drill-" in i] or moto,
-                         "drill clusters removed", timeout=15)
+                         "drill clusters removed", timeout=90)
     return moto + [i for i in state["instances"] if "-drill-" in i] + [s for s in state["snapshots"] if "-drill-" in s]
 
 

@@ -195,7 +195,9 @@ class Platform:
             return web.Response(status=403, text="blocked")
         if request.path == "/search":
             now = time.monotonic()
-            self.burst = [t for t in self.burst if now - t < 5] + [now]
+            # a minute's window (each test starts with none): a loaded machine spreading the burst over seconds
+            # still sees the block at the 21st request
+            self.burst = [t for t in self.burst if now - t < 60] + [now]
             if len(self.burst) > 20:
                 return web.Response(status=403, text="rate limited")
         return None
