@@ -30,6 +30,22 @@ def certificate_results(requested, waited=None):
     return out
 
 
+def validation_record_sets(requested, ttl):
+    """The distinct ACM validation CNAMEs of a looped acm_certificate request, as hostinger_dns_records sets
+    (``{name, type, ttl, values}``): one per name - the wildcard and the apex share one, and so do the regions of one
+    account. Empty when nothing was requested yet (check mode on a fresh account)."""
+    sets = {}
+    for result in (requested or {}).get("results") or []:
+        for record in result.get("validation_records") or []:
+            name = record["name"].lower().rstrip(".") + "."
+            value = record["value"].lower().rstrip(".") + "."
+            if name in sets and sets[name]["values"] != [value]:
+                raise ValueError("ACM gave two validation values for %s: %s and %s" % (
+                    name, sets[name]["values"][0], value))
+            sets[name] = {"name": name, "type": record.get("type") or "CNAME", "ttl": int(ttl), "values": [value]}
+    return [sets[name] for name in sorted(sets)]
+
+
 def certificate_report(certificates, alerts, emails):
     lines = []
     for region in sorted(certificates):
@@ -164,6 +180,7 @@ class FilterModule(object):
         return {
             "platform_input_problems": platform_input_problems,
             "certificate_results": certificate_results, "certificate_report": certificate_report,
+            "validation_record_sets": validation_record_sets,
             "target_groups": target_groups, "host_rules": host_rules, "waf_rules": waf_rules,
             "static_behaviors": static_behaviors, "alias_records": alias_records,
             "comparable_records": comparable_records, "by_kind": by_kind}

@@ -5,11 +5,13 @@ otherwise hands the domain over, waits for propagation, and the rollback puts it
 import json
 import time
 
-from conftest import playbook, post, route53
+from conftest import aws_client, playbook, post, route53
 
 
 def puts(sandbox):
-    return [r for r in post(sandbox["hostinger_api_url"] + "/__sim/requests", method="GET") if r["method"] == "PUT"]
+    """The PUTs the simulator saw since its reset: (kind, path) - 'nameservers' for the handoff, 'zone' for records."""
+    return [("nameservers" if r["path"].endswith("/nameservers") else "zone", r["path"])
+            for r in post(sandbox["hostinger_api_url"] + "/__sim/requests", method="GET") if r["method"] == "PUT"]
 
 
 # The two tests on the whole launch come first (conftest's whole_launch, built once for this file and the two before it
@@ -17,9 +19,21 @@ def puts(sandbox):
 
 def test_a_plain_site_run_never_touches_the_name_servers(sandbox, whole_launch):
     # the launch's first run, and whatever the files before this one ran on it since (a second run, tagged runs, the
-    # validate phase): no PUT at Hostinger since the simulator's reset, no switch in the output
+    # validate phase): no name-server PUT at Hostinger since the simulator's reset, no switch in the output - only
+    # the certificates phase's one zone PUT (ACM's validation CNAMEs, where the domain resolves until the cutover)
     assert whole_launch.rc == 0, whole_launch.out[-3000:]
-    assert puts(sandbox) == [] and "Switch the name servers" not in whole_launch.out
+    assert puts(sandbox) == [("zone", "/api/dns/v1/zones/directfanz.io")], puts(sandbox)
+    assert "Switch the name servers" not in whole_launch.out
+    # and what it wrote is every certificate's validation CNAME, with ACM's value
+    acm = aws_client(sandbox, "acm")
+    wanted = {(o["ResourceRecord"]["Name"].lower().rstrip(".") + ".", o["ResourceRecord"]["Value"].lower().rstrip("."))
+              for c in acm.list_certificates()["CertificateSummaryList"]
+              for o in acm.describe_certificate(CertificateArn=c["CertificateArn"])["Certificate"][
+                  "DomainValidationOptions"]}
+    zone = post(sandbox["hostinger_api_url"] + "/__sim/state", method="GET")["directfanz.io"]["zone"]
+    published = {("%s.directfanz.io." % r["name"], v["content"].lower().rstrip("."))
+                 for r in zone if r["type"] == "CNAME" for v in r["records"] if not v["is_disabled"]}
+    assert wanted and wanted <= published, (wanted, published)
 
 
 def test_the_whole_handoff_then_the_rollback(sandbox, whole_launch, tmp_path):
@@ -36,6 +50,9 @@ def test_the_whole_handoff_then_the_rollback(sandbox, whole_launch, tmp_path):
         "Id"])["DelegationSet"]["NameServers"])
     assert "Resolvers: resolver-1: new, resolver-2: new, resolver-3: new" in run.out
     assert json.loads(backup.read_text())["nameservers"] == ["ns1.dns-parking.com", "ns2.dns-parking.com"]
+    # the certificates' records went to Hostinger before the name servers moved (the certificate was issued through
+    # the DNS the world saw then): the zone PUT comes first in the simulator's log
+    assert [kind for kind, path in puts(fresh)] == ["zone", "nameservers"], puts(fresh)
     again = playbook(fresh, "-e", "launch_nameserver_backup_file=%s" % backup, playbook_file="playbooks/cutover.yml")
     assert again.rc == 0 and again.changed == 0, again.out[-3000:]  # already moved: nothing to switch
     back = playbook(fresh, "-e", "launch_nameserver_backup_file=%s" % backup, "-e",

@@ -36,3 +36,27 @@ def test_the_dr_region_must_differ_from_the_launchs():
     assert platform_input_problems(dict(settings, dr_region="us-west-2")) == []
     assert platform_input_problems(dict(settings, dr_region="us-east-1"))[0].startswith(
         "launch_dr_region 'us-east-1' is not accepted; accepted: a region other than the launch's own (us-east-1)")
+
+
+def test_the_validation_records_become_one_hostinger_set_per_name():
+    from ansible_collections.directfanz.launch.plugins.filter.launch import validation_record_sets
+    shared = {"name": "_a1.DirectFanz.io.", "type": "CNAME", "value": "_b2.acm-validations.aws."}
+    requested = {"results": [
+        {"item": "us-east-1", "validation_records": [shared, dict(shared, name="_a1.directfanz.io")]},
+        {"item": "eu-west-1", "validation_records": [dict(shared, value="_B2.acm-validations.aws")]},
+        {"item": "us-west-2", "validation_records": [{"name": "_c3.www.directfanz.io.", "type": "CNAME",
+                                                      "value": "_d4.acm-validations.aws."}]}]}
+    assert validation_record_sets(requested, 300) == [
+        {"name": "_a1.directfanz.io.", "type": "CNAME", "ttl": 300, "values": ["_b2.acm-validations.aws."]},
+        {"name": "_c3.www.directfanz.io.", "type": "CNAME", "ttl": 300, "values": ["_d4.acm-validations.aws."]}]
+    # check mode on a fresh account: nothing requested, nothing to publish
+    assert validation_record_sets({"results": [{"item": "us-east-1", "validation_records": []}]}, 300) == []
+    assert validation_record_sets({}, 300) == []
+    # one name with two values cannot be one CNAME: said, not guessed
+    clash = {"results": [{"validation_records": [shared, dict(shared, value="_zz.acm-validations.aws.")]}]}
+    try:
+        validation_record_sets(clash, 300)
+    except ValueError as exc:
+        assert "two validation values for _a1.directfanz.io." in str(exc)
+    else:
+        raise AssertionError("a name with two values was accepted")

@@ -99,3 +99,23 @@ def test_a_given_value_is_the_truth(monkeypatch):
 @pytest.mark.parametrize("name,expected", [("@", D), ("www", "www." + D), ("www.example.com", "www." + D)])
 def test_names(name, expected):
     assert P.fqdn(name, "example.com") == expected
+
+
+def test_production_asks_the_built_in_resolvers_of_many_operators_and_the_sandbox_its_own():
+    """The cutover's propagation audience: production leaves it to dns_propagation's list (launch_propagation_resolvers
+    is []), the sandbox inherits its DNS world's resolvers (no launch_propagation_resolvers, so launch_dns_resolvers)."""
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    production = yaml.safe_load((root / "inventories/production/group_vars/all/main.yml").read_text())
+    sandbox = yaml.safe_load((root / "inventories/sandbox/group_vars/all/main.yml").read_text())
+    cutover = yaml.safe_load((root / "playbooks/cutover.yml").read_text())[0]["vars"]
+    assert production["launch_propagation_resolvers"] == []
+    assert "launch_propagation_resolvers" not in sandbox and "dns_world" in sandbox["launch_dns_resolvers"]
+    assert cutover["cutover_propagation_resolvers"] == (
+        "{{ launch_propagation_resolvers | default(cutover_resolvers) }}")
+    servers = P.parse_servers(P.PUBLIC_RESOLVERS)
+    operators = {r["name"].split(" (")[0] for r in P.PUBLIC_RESOLVERS}
+    assert len(servers) == 20 and len(operators) >= 15, operators
