@@ -46,8 +46,9 @@ sandbox-down:
 
 # Up, the whole site run, the restore drill (7.4's evidence), the validate phase and its launch report (GO / NO-GO,
 # through the new zone's own servers, before the switch), the cutover rehearsal (when the DNS world runs and the verdict
-# is GO), a short summary ending with the report's verdict and path, down - down also when a run fails. The DNS world
-# and the stand-in edge need root (ports 53/443 on loopback) and the Debian packages installed here when root.
+# is GO; the simulator's zone history dated a day earlier first, standing in for the wait a lowered TTL needs), a
+# short summary ending with the report's verdict and path, down - down also when a run fails. The DNS world and the
+# stand-in edge need root (ports 53/443 on loopback) and the Debian packages installed here when root.
 SANDBOX_PLAY = $(BIN)/ansible-playbook -i inventories/sandbox --vault-password-file sandbox/seed/vault-password.txt
 sandbox: venv
 	@-bash tools/install_system_deps.sh
@@ -58,6 +59,7 @@ sandbox: venv
 	  if [ $$rc -eq 0 ]; then \
 	    $(SANDBOX_PLAY) site.yml --tags validate -e launch_validate_gate=true | tee .sandbox/validate.log || rc=$$?; fi; \
 	  if [ $$rc -eq 0 ] && grep -q '"block"' .sandbox/endpoints.json; then \
+	    $(BIN)/python -m sandbox.manage age 86400; \
 	    $(SANDBOX_PLAY) playbooks/cutover.yml | tee .sandbox/cutover.log || rc=$$?; \
 	  fi; \
 	  $(BIN)/python -m tools.summary .sandbox/site.log .sandbox/restore_drill.log .sandbox/validate.log \

@@ -2,7 +2,8 @@
 
 It answers in the shapes the official ``hostinger-api`` SDK parses (tests prove that), with bearer-token
 auth and Hostinger's error bodies (``{"message", "correlation_id"}``, 422 adding ``errors``). Tests steer
-it through ``/__sim/*`` endpoints: inject 401/422/429/5xx or slow answers, read the request log, reset.
+it through ``/__sim/*`` endpoints: inject 401/422/429/5xx or slow answers, read the request log, reset, and date the
+zone's snapshots earlier (``/__sim/age``: the time a lowered TTL needs to run out, passed in a rehearsal).
 
 Run: ``python -m sandbox.hostinger_sim --domain example.com --token T --port-file F`` (port 0 = free port).
 """
@@ -172,6 +173,17 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 st.domains[body.get("domain", st.domain)]["zone"] = body["zone"]
             self._send(200, {})
+        elif path == "/__sim/age" and self.command == "POST":
+            # Time passes for the zone's history: every snapshot dated ``seconds`` earlier (a rehearsal cannot wait an
+            # hour for a lowered TTL to run out; the cutover reads the lowering's time from the snapshots).
+            body = self._body()
+            seconds = int(body.get("seconds", 0))
+            with st.lock:
+                for snap in st.domains[body.get("domain", st.domain)]["snapshots"]:
+                    moment = datetime.strptime(snap["created_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+                    snap["created_at"] = datetime.fromtimestamp(moment.timestamp() - seconds, timezone.utc).strftime(
+                        "%Y-%m-%dT%H:%M:%SZ")
+            self._send(200, {"aged": seconds})
         elif path == "/__sim/domain" and self.command == "PATCH":
             body = self._body()
             with st.lock:

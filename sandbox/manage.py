@@ -318,6 +318,22 @@ def status(args: argparse.Namespace) -> int:
     return 0
 
 
+def age(args: argparse.Namespace) -> int:
+    """Date the simulator's zone snapshots ``seconds`` earlier: the rehearsal's stand-in for the hour a lowered TTL
+    needs before the cutover may switch (the cutover reads the lowering's time from the snapshots)."""
+    state = load_state()
+    if not running(state):
+        print("sandbox: not running")
+        return 3
+    req = urllib.request.Request(state["hostinger_api_url"] + "/__sim/age", method="POST",
+                                 data=json.dumps({"seconds": args.seconds}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=10).close()
+    print("sandbox: the simulator's zone history is now %d s older (in production the cutover waits this out)"
+          % args.seconds)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -325,8 +341,10 @@ def main(argv: list[str] | None = None) -> int:
     u.add_argument("--domain", help="domain to seed (default: launch_domain of inventories/sandbox)")
     sub.add_parser("down")
     sub.add_parser("status")
+    a = sub.add_parser("age", help="date the simulator's zone snapshots earlier (a lowered TTL's wait, rehearsed)")
+    a.add_argument("seconds", type=int)
     args = p.parse_args(argv)
-    return {"up": up, "down": down, "status": status}[args.cmd](args)
+    return {"up": up, "down": down, "status": status, "age": age}[args.cmd](args)
 
 
 if __name__ == "__main__":

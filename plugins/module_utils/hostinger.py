@@ -208,6 +208,12 @@ class HostingerClient:
         return self.request(lambda **kw: api.get_dns_snapshot_list_v1_without_preload_content(domain, **kw),
                             "list the DNS snapshots of %s" % domain)
 
+    def snapshot(self, domain, snapshot_id):
+        """One snapshot with the zone it held, ``{id, reason, created_at, snapshot: [zone records]}``."""
+        api = SDK["DNSSnapshotApi"](self.api)
+        return self.request(lambda **kw: api.get_dns_snapshot_v1_without_preload_content(domain, int(snapshot_id), **kw),
+                            "read DNS snapshot %s of %s" % (snapshot_id, domain))
+
     def validate_zone(self, domain, body):
         """``POST .../validate``: Hostinger's verdict on a change body without making it (422 names the fields)."""
         request = SDK["ZoneUpdateRequest"].from_dict(body)

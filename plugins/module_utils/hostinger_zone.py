@@ -192,3 +192,118 @@ def describe(sets_by_key, keys):
         if entry:
             lines += ["%s %s %s %s\n" % (key[0], entry["ttl"], key[1], v) for v in sorted(entry["values"])]
     return "".join(lines)
+
+
+# --- the TTLs ahead of the switch ---------------------------------------------------------------------------------
+# The answers that change when the name servers move: the address records of the names the launch routes itself.
+SWITCH_TYPES = ("A", "AAAA", "CNAME", "ALIAS")
+
+
+def names_in(names, domain):
+    """Names given relative (``""``/``@`` for the apex, ``www``) or absolute, as lower-case FQDNs."""
+    zone = domain.lower().rstrip(".") + "."
+    out = set()
+    for name in names or []:
+        name = (name or "").strip().lower()
+        if name in ("", "@", zone, zone.rstrip(".")):
+            out.add(zone)
+        elif name.endswith("."):
+            out.add(name)
+        elif name.endswith("." + zone.rstrip(".")):
+            out.add(name + ".")
+        else:
+            out.add("%s.%s" % (name, zone))
+    return out
+
+
+def switch_ttl_plan(record_sets, domain, names, ttl):
+    """What to lower ahead of the switch: ``{"lower": [sets for hostinger_dns_records], "not_lowered": [...]}``.
+
+    ``record_sets`` is ``records.hostinger_record_sets`` (hostinger_dns_info's ``record_sets``); the sets of
+    ``names`` whose answers change at the switch (SWITCH_TYPES) with served values and a TTL above ``ttl`` are lowered
+    to it with the values as Hostinger holds them (a TTL-only change). An ALIAS - Hostinger's flattening, which the
+    API module does not write - is listed in ``not_lowered`` with what to do instead."""
+    ttl = int(ttl)
+    wanted = names_in(names, domain)
+    lower, not_lowered = [], []
+    for rs in record_sets or []:
+        if rs["name"] not in wanted or rs["type"] not in SWITCH_TYPES or not rs["values"] or rs["ttl"] <= ttl:
+            continue
+        if rs["type"] == "ALIAS":
+            not_lowered.append({"name": rs["name"], "type": "ALIAS", "ttl": rs["ttl"], "reason": (
+                "Hostinger's ALIAS is not written through the API by the launch: lower its TTL to %d in hPanel "
+                "(DNS / Nameservers), then wait out the old %d s" % (ttl, rs["ttl"]))})
+            continue
+        lower.append({"name": rs["name"], "type": rs["type"], "ttl": ttl, "values": list(rs["values"])})
+    lower.sort(key=lambda s: (s["name"], s["type"]))
+    return {"lower": lower, "not_lowered": not_lowered}
+
+
+def _epoch(stamp):
+    """A Hostinger timestamp (``2026-12-02T05:09:45Z``, or with ``+00:00`` / fractions) as POSIX seconds."""
+    from datetime import datetime, timezone
+    text = str(stamp).strip().replace("Z", "+00:00")
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def _stamp(epoch):
+    from datetime import datetime, timezone
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ttl_history(record_sets, snapshots, fetch, domain, names, now, depth=20):
+    """When the answers of ``names`` that change at the switch last had their TTL lowered, from the zone's snapshots
+    (Hostinger takes one before each change, so a snapshot holds the zone as it was just before the change made at
+    its ``created_at``), and so until when resolvers may still hold an old answer.
+
+    ``record_sets``: the zone now (``hostinger_record_sets``); ``snapshots``: the snapshot list (``id``,
+    ``created_at``); ``fetch(id)``: one snapshot with its ``snapshot`` zone, called newest first and only while a set
+    is still unexplained, at most ``depth`` times. Per set, the newest snapshot whose TTL differs from today's says
+    what happened: higher - lowered then, the old answers live until ``created_at`` + the old TTL; lower - raised,
+    nothing to wait for; absent - made since. A set no examined snapshot explains has had today's TTL since the
+    oldest one examined; when older snapshots were left unread its history is unknown and the bound is that
+    snapshot's time + a day (the most a TTL can be here), said in ``unknown``.
+
+    Returns ``{"lowered": [{name, type, ttl, ttl_before, lowered_at, settled_at}], "unknown": [...],
+    "settled_at": the latest settled_at or None, "settled_in": seconds from ``now`` (0 when past),
+    "examined": snapshots read, "snapshots": how many there are}``."""
+    zone = domain.lower().rstrip(".") + "."
+    wanted = names_in(names, domain)
+    current = {(rs["name"], rs["type"]): rs for rs in record_sets or []
+               if rs["name"] in wanted and rs["type"] in SWITCH_TYPES and rs["values"]}
+    pending = set(current)
+    ordered = sorted(snapshots or [], key=lambda s: (_epoch(s["created_at"]), s.get("id") or 0), reverse=True)
+    lowered, unknown, examined = [], [], 0
+    oldest = None
+    for meta in ordered:
+        if not pending or examined >= depth:
+            break
+        held = {(rs["name"], rs["type"]): rs
+                for rs in hostinger_record_sets((fetch(meta["id"]) or {}).get("snapshot") or [], zone)}
+        examined += 1
+        oldest = meta
+        for key in sorted(pending):
+            before = held.get(key)
+            if before is not None and before["ttl"] == current[key]["ttl"]:
+                continue
+            pending.discard(key)
+            if before is not None and before["ttl"] > current[key]["ttl"]:
+                at = _epoch(meta["created_at"])
+                lowered.append({"name": key[0], "type": key[1], "ttl": current[key]["ttl"],
+                                "ttl_before": before["ttl"], "lowered_at": _stamp(at),
+                                "settled_at": _stamp(at + before["ttl"])})
+    if pending and oldest is not None and examined < len(ordered):
+        bound = _epoch(oldest["created_at"]) + MAX_TTL
+        for key in sorted(pending):
+            unknown.append({"name": key[0], "type": key[1], "ttl": current[key]["ttl"], "settled_at": _stamp(bound),
+                            "reason": "its TTL is the same in the %d newest snapshots; older ones were not read "
+                                      "(depth %d), so the bound is the oldest read + a day" % (examined, depth)})
+    ends = [_epoch(x["settled_at"]) for x in lowered + unknown]
+    settled = max(ends) if ends else None
+    return {"lowered": sorted(lowered, key=lambda x: (x["name"], x["type"])), "unknown": unknown,
+            "settled_at": _stamp(settled) if settled is not None else None,
+            "settled_in": int(max(0, -(-(settled - now) // 1))) if settled is not None else 0,
+            "examined": examined, "snapshots": len(ordered)}

@@ -45,6 +45,21 @@ options:
     description: Seconds to wait for each DNS answer.
     type: float
     default: 2
+  ttl_history:
+    description:
+      - Names (relative - C(@) or V("") for the apex, C(www) - or absolute) whose answers change at the switch. For
+        their A, AAAA, CNAME and ALIAS sets, the zone's snapshots are read newest first (Hostinger takes one before
+        each change) to find when their TTL was last lowered and from what, and so until when resolvers may still
+        hold an old answer - RV(ttl_history). The cutover refuses to switch before then.
+      - Only with the API (not with O(records_file)).
+    type: list
+    elements: str
+    default: []
+  ttl_history_depth:
+    description: The most snapshots to read for O(ttl_history) (one request each, newest first, only while a set is
+      unexplained).
+    type: int
+    default: 20
 extends_documentation_fragment:
   - directfanz.launch.hostinger
 attributes:
@@ -63,6 +78,13 @@ EXAMPLES = r"""
   directfanz.launch.hostinger_dns_info:
     domain: example.com
     api_token: "{{ vault_hostinger_api_token }}"
+  register: hostinger_zone
+
+- name: Read the zone and when the TTLs of the names that move at the switch were lowered
+  directfanz.launch.hostinger_dns_info:
+    domain: example.com
+    flatten_alias: false
+    ttl_history: ["@", www, api]
   register: hostinger_zone
 
 - name: Read them from an exported zone file instead
@@ -96,10 +118,23 @@ flattened:
   description: How many A/AAAA record sets were made by flattening ALIAS records.
   returned: always
   type: int
+ttl_history:
+  description:
+    - For O(ttl_history)'s names - C(lowered) (each set whose TTL was lowered, with C(ttl), C(ttl_before),
+      C(lowered_at) and C(settled_at) = the lowering + the old TTL), C(unknown) (sets whose history is older than the
+      snapshots read, bounded by the oldest one read + a day), C(settled_at) (the latest of them, null when none),
+      C(settled_in) (seconds from now until then, 0 when past), C(examined) and C(snapshots) (read, and held).
+    - C(settled_in) is 0 and the lists empty when O(ttl_history) is empty.
+  returned: always
+  type: dict
+  sample: {"lowered": [{"name": "www.example.com.", "type": "CNAME", "ttl": 300, "ttl_before": 3600,
+           "lowered_at": "2026-12-01T09:00:00Z", "settled_at": "2026-12-01T10:00:00Z"}], "unknown": [],
+           "settled_at": "2026-12-01T10:00:00Z", "settled_in": 0, "examined": 2, "snapshots": 7}
 """
 
 import json
 import os
+import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -107,6 +142,7 @@ from ansible_collections.directfanz.launch.plugins.module_utils.dnsquery import 
     DNSPYTHON_IMPORT_ERROR, HAS_DNSPYTHON, make_resolver, parse_server, resolve_addresses)
 from ansible_collections.directfanz.launch.plugins.module_utils.hostinger import (
     HOSTINGER_ARGSPEC, HostingerError, client_for)
+from ansible_collections.directfanz.launch.plugins.module_utils.hostinger_zone import ttl_history
 from ansible_collections.directfanz.launch.plugins.module_utils.records import (
     RecordError, flatten_aliases, hostinger_record_sets, plan_import)
 from ansible_collections.directfanz.launch.plugins.module_utils.validation import domain_problem
@@ -143,6 +179,8 @@ def main():
         flatten_alias=dict(type="bool", default=True),
         resolvers=dict(type="list", elements="raw", default=[]),
         resolver_timeout=dict(type="float", default=2),
+        ttl_history=dict(type="list", elements="str", default=[]),
+        ttl_history_depth=dict(type="int", default=20),
     )
     argument_spec.update(HOSTINGER_ARGSPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -159,6 +197,17 @@ def main():
         module.fail_json(msg=str(exc))
     if p["records_file"] and not os.path.isfile(p["records_file"]):
         module.fail_json(msg="records_file %s does not exist" % p["records_file"])
+    if p["ttl_history"] and p["records_file"]:
+        module.fail_json(msg="ttl_history reads the zone's snapshots through the API; it cannot be used with "
+                             "records_file (drop one of them)")
+    if p["ttl_history_depth"] < 1:
+        module.fail_json(msg="ttl_history_depth %d is not accepted; accepted: 1 or more snapshots to read"
+                             % p["ttl_history_depth"])
+    for name in p["ttl_history"]:
+        check = name.strip().rstrip(".")
+        if check not in ("", "@") and domain_problem(check if check.endswith(domain) else "%s.%s" % (check, domain)):
+            module.fail_json(msg="ttl_history name %r is not a name in %s; accepted: @ or \"\" for the apex, a label "
+                                 "such as www, or an absolute name under the domain" % (name, domain))
     if p["flatten_alias"] and not HAS_DNSPYTHON:
         module.fail_json(msg=missing_required_lib("dnspython"), exception=str(DNSPYTHON_IMPORT_ERROR))
 
@@ -185,6 +234,10 @@ def main():
             not_carried.extend({"name": a["name"], "type": "ALIAS", "values": a["values"],
                                 "reason": "flatten_alias is false; Route 53 cannot hold a registrar ALIAS"}
                                for a in aliases)
+        history = {"lowered": [], "unknown": [], "settled_at": None, "settled_in": 0, "examined": 0, "snapshots": 0}
+        if p["ttl_history"]:
+            history = ttl_history(record_sets, client.snapshots(domain), lambda sid: client.snapshot(domain, sid),
+                                  domain, p["ttl_history"], time.time(), p["ttl_history_depth"])
     except HostingerError as exc:
         module.fail_json(msg=str(exc), **exc.result())
     except RecordError as exc:
@@ -192,7 +245,7 @@ def main():
 
     records.sort(key=lambda r: (r["name"], r["type"]))
     module.exit_json(changed=False, source=source, record_sets=record_sets, records=records,
-                     not_carried=not_carried, flattened=flattened)
+                     not_carried=not_carried, flattened=flattened, ttl_history=history)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ it refuses the unsafe move (no confirmation, Route 53 answering differently) wit
 otherwise hands the domain over, waits for propagation, and the rollback puts it back."""
 
 import json
+import re
 import time
 
 from conftest import aws_client, playbook, post, route53
@@ -14,15 +15,29 @@ def puts(sandbox):
             for r in post(sandbox["hostinger_api_url"] + "/__sim/requests", method="GET") if r["method"] == "PUT"]
 
 
+def ns_puts(sandbox):
+    return [path for kind, path in puts(sandbox) if kind == "nameservers"]
+
+
+def hostinger_zone(sandbox):
+    return {(r["name"], r["type"]): r
+            for r in post(sandbox["hostinger_api_url"] + "/__sim/state", method="GET")["directfanz.io"]["zone"]}
+
+
 # The two tests on the whole launch come first (conftest's whole_launch, built once for this file and the two before it
 # in its shard); the refusals after them start from an empty sandbox.
 
 def test_a_plain_site_run_never_touches_the_name_servers(sandbox, whole_launch):
     # the launch's first run, and whatever the files before this one ran on it since (a second run, tagged runs, the
     # validate phase): no name-server PUT at Hostinger since the simulator's reset, no switch in the output - only
-    # the certificates phase's one zone PUT (ACM's validation CNAMEs, where the domain resolves until the cutover)
+    # two zone PUTs of the first run: the dns_zone phase's lower TTLs on the names that move at the switch, and the
+    # certificates phase's validation CNAMEs (where the domain resolves until the cutover); none after it
     assert whole_launch.rc == 0, whole_launch.out[-3000:]
-    assert puts(sandbox) == [("zone", "/api/dns/v1/zones/directfanz.io")], puts(sandbox)
+    assert puts(sandbox) == [("zone", "/api/dns/v1/zones/directfanz.io")] * 2, puts(sandbox)
+    zone = hostinger_zone(sandbox)
+    assert zone[("@", "A")]["ttl"] == 300 and zone[("www", "CNAME")]["ttl"] == 300, zone
+    assert zone[("@", "MX")]["ttl"] == 14400 and zone[("@", "TXT")]["ttl"] == 3600  # what does not move is left
+    assert "TTL lowered at Hostinger ahead of the switch: www.directfanz.io. CNAME 3600 -> 300 s" in whole_launch.out
     assert "Switch the name servers" not in whole_launch.out
     # and what it wrote is every certificate's validation CNAME, with ACM's value
     acm = aws_client(sandbox, "acm")
@@ -30,18 +45,30 @@ def test_a_plain_site_run_never_touches_the_name_servers(sandbox, whole_launch):
               for c in acm.list_certificates()["CertificateSummaryList"]
               for o in acm.describe_certificate(CertificateArn=c["CertificateArn"])["Certificate"][
                   "DomainValidationOptions"]}
-    zone = post(sandbox["hostinger_api_url"] + "/__sim/state", method="GET")["directfanz.io"]["zone"]
     published = {("%s.directfanz.io." % r["name"], v["content"].lower().rstrip("."))
-                 for r in zone if r["type"] == "CNAME" for v in r["records"] if not v["is_disabled"]}
+                 for r in zone.values() if r["type"] == "CNAME" for v in r["records"] if not v["is_disabled"]}
     assert wanted and wanted <= published, (wanted, published)
 
 
 def test_the_whole_handoff_then_the_rollback(sandbox, whole_launch, tmp_path):
     fresh, backup = sandbox, tmp_path / "ns.json"
-    # on the whole launch: apex, www and the subdomains are then aliases to CloudFront and the load balancer, which
-    # the cutover does not compare with Hostinger (they move on purpose) and names instead
-    run = playbook(fresh, "-e", "launch_nameserver_backup_file=%s" % backup, playbook_file="playbooks/cutover.yml")
+    # the launch lowered the TTLs of the names that move minutes ago, from an hour: too early - the cutover says
+    # until when old answers may live and changes nothing
+    early = playbook(fresh, "-e", "launch_nameserver_backup_file=%s" % backup, playbook_file="playbooks/cutover.yml")
+    assert early.rc != 0 and "Too early to switch" in early.out, early.out[-4000:]
+    assert "www.directfanz.io. CNAME 3600 -> 300 s at" in " ".join(early.out.split()), early.out[-4000:]
+    assert ns_puts(fresh) == [] and not backup.exists()
+    # the simulator's history dated back so that a minute and a half of the old TTL is left; allowed to wait, the
+    # cutover waits out the rest, then switches. On the whole launch, apex, www and the subdomains are then aliases
+    # to CloudFront and the load balancer, which the cutover does not compare with Hostinger (they move on purpose)
+    # and names instead
+    left = int(re.search(r"\(in (\d+) s\)", " ".join(early.out.split())).group(1))
+    post(fresh["hostinger_api_url"] + "/__sim/age", {"seconds": left - 90})
+    run = playbook(fresh, "-e", "launch_nameserver_backup_file=%s" % backup, "-e", "launch_cutover_ttl_wait=true",
+                   playbook_file="playbooks/cutover.yml")
     assert run.rc == 0, run.out[-4000:]
+    assert "Wait until the old TTLs have passed since they were lowered" in run.out and "Pausing for" in run.out
+    assert "TTLs lowered for the switch: directfanz.io. A 3600 -> 300 s at" in " ".join(run.out.split())
     assert ("Routed by the launch, so not compared with Hostinger: api.directfanz.io., directfanz.io.,"
             " stream.directfanz.io., ws.directfanz.io., www.directfanz.io.") in " ".join(run.out.split()), run.out[-6000:]
     state = post(fresh["hostinger_api_url"] + "/__sim/state", method="GET")["directfanz.io"]["domain"]
@@ -50,9 +77,9 @@ def test_the_whole_handoff_then_the_rollback(sandbox, whole_launch, tmp_path):
         "Id"])["DelegationSet"]["NameServers"])
     assert "Resolvers: resolver-1: new, resolver-2: new, resolver-3: new" in run.out
     assert json.loads(backup.read_text())["nameservers"] == ["ns1.dns-parking.com", "ns2.dns-parking.com"]
-    # the certificates' records went to Hostinger before the name servers moved (the certificate was issued through
-    # the DNS the world saw then): the zone PUT comes first in the simulator's log
-    assert [kind for kind, path in puts(fresh)] == ["zone", "nameservers"], puts(fresh)
+    # the lower TTLs and the certificates' records went to Hostinger before the name servers moved (the certificate
+    # was issued through the DNS the world saw then): the zone PUTs come first in the simulator's log
+    assert [kind for kind, path in puts(fresh)] == ["zone", "zone", "nameservers"], puts(fresh)
     again = playbook(fresh, "-e", "launch_nameserver_backup_file=%s" % backup, playbook_file="playbooks/cutover.yml")
     assert again.rc == 0 and again.changed == 0, again.out[-3000:]  # already moved: nothing to switch
     back = playbook(fresh, "-e", "launch_nameserver_backup_file=%s" % backup, "-e",
@@ -67,7 +94,7 @@ def test_cutover_needs_the_confirmation(fresh):
     run = playbook(fresh, "-e", "launch_cutover_confirm=", playbook_file="playbooks/cutover.yml")
     assert run.rc != 0 and "-e launch_cutover_confirm=directfanz.io" in run.out
     wrong = playbook(fresh, "-e", "launch_cutover_confirm=example.com", playbook_file="playbooks/cutover.yml")
-    assert wrong.rc != 0 and puts(fresh) == []
+    assert wrong.rc != 0 and ns_puts(fresh) == []
 
 
 def test_cutover_refuses_when_route53_would_answer_differently(fresh, tmp_path):
@@ -82,7 +109,7 @@ def test_cutover_refuses_when_route53_would_answer_differently(fresh, tmp_path):
                    playbook_file="playbooks/cutover.yml")
     assert run.rc != 0, run.out
     assert "Route 53 would not answer like Hostinger does today" in run.out and "192.0.2.66" in run.out
-    assert puts(fresh) == [] and not (tmp_path / "ns.json").exists()
+    assert ns_puts(fresh) == [] and not (tmp_path / "ns.json").exists()
 
 
 def test_cutover_refuses_when_the_zone_names_other_name_servers(fresh):
@@ -96,4 +123,4 @@ def test_cutover_refuses_when_the_zone_names_other_name_servers(fresh):
     time.sleep(3)
     run = playbook(fresh, playbook_file="playbooks/cutover.yml")
     assert run.rc != 0 and "not the zone's delegation set" in run.out and "ns1.elsewhere.net" in run.out, run.out[-3000:]
-    assert puts(fresh) == []
+    assert ns_puts(fresh) == []

@@ -43,11 +43,24 @@ def test_zone_is_built_then_a_second_run_changes_nothing(fresh):
     for ns in route53(fresh).get_hosted_zone(Id=zone_id)["DelegationSet"]["NameServers"]:
         assert ns in first.out
 
+    # ahead of the switch, the names that move (apex, www; api/ws/stream are not at Hostinger) lowered there to the
+    # cutover TTL in one PUT, the ALIAS named instead (the API module does not write Hostinger's ALIAS)
+    held = {(r["name"], r["type"]): r["ttl"]
+            for r in post(fresh["hostinger_api_url"] + "/__sim/state", method="GET")["directfanz.io"]["zone"]}
+    assert held[("@", "A")] == 300 and held[("www", "CNAME")] == 300 and held[("@", "MX")] == 14400, held
+    out = " ".join(first.out.split())
+    assert "TTL lowered at Hostinger ahead of the switch: directfanz.io. A 3600 -> 300 s" in out
+    assert "TTL lowered at Hostinger ahead of the switch: www.directfanz.io. CNAME 3600 -> 300 s" in out
+    puts = [r["path"] for r in post(fresh["hostinger_api_url"] + "/__sim/requests", method="GET") if r["method"] == "PUT"]
+    assert puts == ["/api/dns/v1/zones/directfanz.io"]
+
     second = playbook(fresh, *TAGS)
     assert second.rc == 0, second.out
     assert second.changed == 0, second.out
     assert "0 written (none), 15 already in place" in second.out
     assert by_key(record_sets(fresh)[1]) == got
+    again = [r["path"] for r in post(fresh["hostinger_api_url"] + "/__sim/requests", method="GET") if r["method"] == "PUT"]
+    assert again == puts  # nothing more written at Hostinger
 
 
 def test_check_mode_on_a_fresh_sandbox_creates_nothing(fresh):
@@ -56,6 +69,9 @@ def test_check_mode_on_a_fresh_sandbox_creates_nothing(fresh):
     assert run.changed >= 2
     assert "CREATE www.directfanz.io. CNAME" in run.out  # reports what it would do
     assert route53(fresh).list_hosted_zones()["HostedZones"] == []
+    # the TTL lowering at Hostinger is asked about (validate), never made
+    calls = [(r["method"], r["path"]) for r in post(fresh["hostinger_api_url"] + "/__sim/requests", method="GET")]
+    assert ("POST", "/api/dns/v1/zones/directfanz.io/validate") in calls and [c for c in calls if c[0] == "PUT"] == []
 
 
 def test_check_mode_on_a_built_zone_reports_a_change_without_making_it(fresh):

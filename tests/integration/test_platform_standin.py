@@ -635,15 +635,16 @@ def test_the_static_files_are_published_to_a_static_bucket_and_to_one_made_again
     def objects():
         return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
 
+    # the release's four files, put one after the other: the bucket is emptied only once all of them are in
+    release = ["static/app.css", "static/app.js", "static/logo.svg", "static/robots.txt"]
     s3.create_bucket(Bucket=bucket)
-    first = wait_for(objects, 60, "the static files in the new bucket")
-    assert "static/app.css" in first
+    first = wait_for(lambda: objects() == release and release, 60, "the static files in the new bucket")
     for key in first:
         s3.delete_object(Bucket=bucket, Key=key)
     s3.delete_bucket(Bucket=bucket)
     time.sleep(1.5)  # the bucket made again has another CreationDate
     s3.create_bucket(Bucket=bucket)
-    assert wait_for(objects, 60, "the static files in the bucket made again") == first
+    assert wait_for(lambda: objects() == release and release, 60, "the static files in the bucket made again")
     for key in first:
         s3.delete_object(Bucket=bucket, Key=key)
     s3.delete_bucket(Bucket=bucket)

@@ -166,3 +166,99 @@ def test_the_simulator_refuses_a_bad_record_with_the_field_errors(sim, record, k
             call(DOMAIN, {"overwrite": False, "zone": [record]})
         assert err.value.status == 422 and key in err.value.errors and message in " ".join(err.value.errors[key])
     assert state(sim)["zone"] == before
+
+
+# --- the TTLs ahead of the switch ----------------------------------------------------------------------------------
+
+def record_sets(zone):
+    from ansible_collections.directfanz.launch.plugins.module_utils.records import hostinger_record_sets
+    return hostinger_record_sets(zone, DOMAIN + ".")
+
+
+def test_the_switch_lowers_the_address_records_of_the_moving_names_only():
+    zone = ZONE + [
+        {"name": "@", "type": "ALIAS", "ttl": 1800,
+         "records": [{"content": "example.com.cdn.hstgr.net", "is_disabled": False}]},
+        {"name": "@", "type": "TXT", "ttl": 3600, "records": [{"content": "v=spf1 -all", "is_disabled": False}]},
+        {"name": "api", "type": "A", "ttl": 300, "records": [{"content": "203.0.113.12", "is_disabled": False}]}]
+    plan = Z.switch_ttl_plan(record_sets(zone), DOMAIN, ["", "www", "api", "ftp", "ws"], 300)
+    assert plan["lower"] == [
+        {"name": "example.com.", "type": "A", "ttl": 300, "values": ["203.0.113.10"]},
+        {"name": "www.example.com.", "type": "CNAME", "ttl": 300, "values": ["example.com."]}]
+    # the TXT at the apex keeps its TTL (it answers the same after the switch), api. is already low, ftp. only
+    # disabled, ws. absent; the ALIAS is named with what to do
+    assert [(x["name"], x["type"]) for x in plan["not_lowered"]] == [("example.com.", "ALIAS")]
+    assert "lower its TTL to 300 in hPanel" in plan["not_lowered"][0]["reason"]
+    # and the sets are what hostinger_dns_records takes: a TTL-only change on the values Hostinger holds
+    changes, problems = Z.plan(Z.wanted_sets(plan["lower"], DOMAIN), Z.current_sets(zone, DOMAIN))
+    assert problems == [] and [(c["ttl_before"], c["ttl"], c["add"]) for c in changes] == [(3600, 300, [])] * 2
+    assert Z.names_in(["@", "WWW", "api.example.com", "ws.example.com."], DOMAIN) == {
+        "example.com.", "www.example.com.", "api.example.com.", "ws.example.com."}
+
+
+def snapshot_of(zone, **ttls):
+    return [dict(r, ttl=ttls.get(r["name"], r["ttl"])) if r["type"] in ("A", "CNAME") else r for r in zone]
+
+
+def history(zone, snapshots, now, depth=20):
+    held = {s["id"]: s for s in snapshots}
+    fetched = []
+
+    def fetch(sid):
+        fetched.append(sid)
+        return held[sid]
+    out = Z.ttl_history(record_sets(zone), [{k: s[k] for k in ("id", "created_at")} for s in snapshots], fetch,
+                        DOMAIN, ["@", "www"], now, depth)
+    return out, fetched
+
+
+def test_the_history_says_when_the_ttls_were_lowered_and_until_when_old_answers_live():
+    lowered = snapshot_of(ZONE, **{"@": 300, "www": 300})
+    snapshots = [
+        {"id": 1, "created_at": "2026-12-01T08:00:00Z", "snapshot": ZONE},                         # the first zone
+        {"id": 2, "created_at": "2026-12-01T09:00:00Z", "snapshot": ZONE},                         # before the lowering
+        {"id": 3, "created_at": "2026-12-01T09:30:00Z", "snapshot": lowered}]                      # an unrelated change
+    nine_thirty = Z._epoch("2026-12-01T09:30:00Z")
+    out, fetched = history(lowered, snapshots, nine_thirty)
+    assert out["lowered"] == [
+        {"name": "example.com.", "type": "A", "ttl": 300, "ttl_before": 3600, "lowered_at": "2026-12-01T09:00:00Z",
+         "settled_at": "2026-12-01T10:00:00Z"},
+        {"name": "www.example.com.", "type": "CNAME", "ttl": 300, "ttl_before": 3600,
+         "lowered_at": "2026-12-01T09:00:00Z", "settled_at": "2026-12-01T10:00:00Z"}]
+    assert out["settled_at"] == "2026-12-01T10:00:00Z" and out["settled_in"] == 1800 and out["unknown"] == []
+    assert fetched == [3, 2] and out["examined"] == 2 and out["snapshots"] == 3   # newest first, stops when explained
+    # an hour after the lowering: nothing to wait for
+    assert history(lowered, snapshots, Z._epoch("2026-12-01T10:00:01Z"))[0]["settled_in"] == 0
+
+
+def test_a_raised_or_new_or_never_changed_ttl_needs_no_wait():
+    snapshots = [{"id": 1, "created_at": "2026-12-01T08:00:00Z", "snapshot": snapshot_of(ZONE, **{"@": 60})},
+                 {"id": 2, "created_at": "2026-12-01T09:00:00Z", "snapshot": [r for r in ZONE if r["name"] != "www"]}]
+    out, fetched = history(ZONE, snapshots, Z._epoch("2026-12-01T09:00:10Z"))
+    # www. did not exist before the last change; the apex's TTL was raised from 60
+    assert out["lowered"] == [] and out["settled_at"] is None and out["settled_in"] == 0 and fetched == [2, 1]
+    out, fetched = history(ZONE, [{"id": 1, "created_at": "2026-12-01T08:00:00Z", "snapshot": ZONE}], 0)
+    assert out["lowered"] == out["unknown"] == [] and out["settled_in"] == 0   # the whole history read: unchanged
+
+
+def test_a_history_deeper_than_it_reads_is_bounded_by_a_day_and_said():
+    snapshots = [{"id": i, "created_at": "2026-12-01T0%d:00:00Z" % i, "snapshot": ZONE} for i in range(1, 6)]
+    out, fetched = history(ZONE, snapshots, Z._epoch("2026-12-01T05:00:00Z"), depth=2)
+    assert fetched == [5, 4] and out["lowered"] == []
+    assert {x["settled_at"] for x in out["unknown"]} == {"2026-12-02T04:00:00Z"}
+    assert "older ones were not read (depth 2)" in out["unknown"][0]["reason"]
+    assert out["settled_in"] == 23 * 3600
+
+
+def test_the_simulator_dates_its_snapshots_earlier_on_request(sim):
+    c = HostingerClient(sim, TOKEN, timeout=5, sleep=lambda s: None)
+    c.update_zone(DOMAIN, {"overwrite": False, "zone": [
+        {"name": "www", "type": "CNAME", "ttl": 300, "records": [{"content": "example.com."}]}]})
+    before = {s["id"]: Z._epoch(s["created_at"]) for s in c.snapshots(DOMAIN)}
+    req = urllib.request.Request(sim + "/__sim/age", data=json.dumps({"seconds": 3600}).encode(), method="POST")
+    urllib.request.urlopen(req, timeout=5).close()
+    after = {s["id"]: Z._epoch(s["created_at"]) for s in c.snapshots(DOMAIN)}
+    assert {k: before[k] - after[k] for k in before} == {k: 3600 for k in before}
+    # and the client reads one snapshot with the zone it held (the TTL before the change)
+    held = c.snapshot(DOMAIN, max(after))
+    assert [r["ttl"] for r in held["snapshot"] if r["name"] == "www"] == [3600]

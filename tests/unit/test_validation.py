@@ -58,6 +58,11 @@ def test_cap_ttl_and_summary():
     out = cap_ttl([{"name": "a", "ttl": 3600}, {"name": "b", "ttl": 60}, {"name": "c", "alias": {}}], 300)
     assert [r.get("ttl") for r in out] == [300, 60, None]
     assert cap_ttl([{"ttl": 3600}], 0) == [{"ttl": 3600}]
+    # only at some names: the ones the switch moves, whose Hostinger TTL the dns_zone phase lowers in the same run
+    sets = [{"name": "x.io.", "type": "A", "ttl": 3600}, {"name": "www.x.io.", "type": "CNAME", "ttl": 3600},
+            {"name": "x.io.", "type": "MX", "ttl": 3600}, {"name": "mail.x.io.", "type": "A", "ttl": 3600}]
+    out = cap_ttl(sets, 300, ["", "www"], "x.io")
+    assert [r["ttl"] for r in out] == [300, 300, 3600, 3600]
     lines = zone_import_summary({"zone_id": "Z1", "nameservers": ["ns-1.awsdns-01.org"], "source": "api",
                                  "changes": [{"action": "CREATE", "name": "www.x.io.", "type": "CNAME"}],
                                  "unchanged": 3, "not_carried": [{"name": "x.io.", "type": "NS", "reason": "apex"}]},
