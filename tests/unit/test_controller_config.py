@@ -173,8 +173,14 @@ def test_the_workflow_gates_the_switch_behind_validation_and_an_approval(config)
     # the workflow's survey asks the confirmation and the waivers, the variables the playbooks read
     asked = {q["variable"]: q for q in workflow["survey_spec"]["spec"]}
     assert asked["launch_cutover_confirm"]["required"] is True and "launch_waivers_yaml" in asked
+    assert asked["launch_cutover_ttl_wait"]["default"] == "false"  # an early switch refuses unless someone says wait
     cutover = (ROOT / "playbooks" / "cutover.yml").read_text()
-    assert "launch_cutover_confirm" in cutover
+    assert "launch_cutover_confirm" in cutover and "launch_cutover_ttl_wait" in cutover
+    # the cutover job outlives the playbook's own longest waits (the TTL, then the propagation)
+    job = templates[nodes["cutover"]["unified_job_template"]["name"]]
+    vars_ = yaml.safe_load(cutover)[0]["vars"]
+    assert "default(3600)" in vars_["cutover_ttl_max_wait"] and "default(7200)" in vars_["cutover_wait_timeout"]
+    assert job["timeout"] > 3600 + 7200
     assert "launch_waivers_yaml" in (ROOT / "roles" / "validate" / "defaults" / "main.yml").read_text()
 
 
