@@ -3,27 +3,16 @@ on loopback (the simulator runs in a thread; sleeps are recorded, not slept)."""
 
 import json
 import sys
-import threading
 import time
 import urllib.request
 
 import pytest
 
 from ansible_collections.directfanz.launch.plugins.module_utils.hostinger import HostingerClient, HostingerError
-from sandbox import hostinger_sim
+from conftest import SIM_DOMAIN, SIM_TOKEN
 
-TOKEN = "unit-test-token"
-DOMAIN = "example.com"
-
-
-@pytest.fixture()
-def sim():
-    server = hostinger_sim.serve(DOMAIN, TOKEN)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = "http://127.0.0.1:%d" % server.server_address[1]
-    yield url
-    server.shutdown()
-    server.server_close()
+TOKEN = SIM_TOKEN
+DOMAIN = SIM_DOMAIN
 
 
 def admin(url, path, method="POST", body=None):

@@ -2,7 +2,6 @@
 update and validate endpoints through the client (the module itself: tests/integration/test_hostinger_dns_records.py)."""
 
 import json
-import threading
 import urllib.request
 
 import pytest
@@ -10,10 +9,10 @@ import pytest
 from ansible_collections.directfanz.launch.plugins.module_utils import hostinger_zone as Z
 from ansible_collections.directfanz.launch.plugins.module_utils.hostinger import HostingerClient, HostingerError
 from ansible_collections.directfanz.launch.plugins.module_utils.records import RecordError
-from sandbox import hostinger_sim
+from conftest import SIM_DOMAIN, SIM_TOKEN
 
-DOMAIN = "example.com"
-TOKEN = "unit-test-token"
+DOMAIN = SIM_DOMAIN
+TOKEN = SIM_TOKEN
 ZONE = [
     {"name": "@", "type": "A", "ttl": 3600, "records": [{"content": "203.0.113.10", "is_disabled": False}]},
     {"name": "www", "type": "CNAME", "ttl": 3600, "records": [{"content": "example.com.", "is_disabled": False}]},
@@ -113,16 +112,6 @@ def test_missing_after_names_what_the_read_back_lacks():
 
 
 # -- the simulator's endpoints, through the client the module uses
-
-@pytest.fixture()
-def sim():
-    server = hostinger_sim.serve(DOMAIN, TOKEN)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = "http://127.0.0.1:%d" % server.server_address[1]
-    yield url
-    server.shutdown()
-    server.server_close()
-
 
 def state(url):
     with urllib.request.urlopen(url + "/__sim/state", timeout=5) as r:
