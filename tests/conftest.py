@@ -30,7 +30,6 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
-
 SIM_DOMAIN, SIM_TOKEN = "example.com", "unit-test-token"
 
 
