@@ -908,3 +908,35 @@ def test_the_standin_stripe_declines_and_a_declined_card_that_succeeds_fails(hea
     rc, out, result = module("validate_payments", args)
     case = by_id(result)["declined card declines"]
     assert case["status"] == "fail" and case["critical"] and "was not declined" in case["message"], case
+
+
+# --- integrations and the database: bad input refused before any call -------------------------------------------
+
+@pytest.mark.parametrize("args,message", [
+    ({"resolvers": ["not-an-address"]}, "not-an-address"),
+    ({"health_url": "ftp://www.%s/health" % DOMAIN}, "health_url: "),
+    ({"email_api_base": "api.sendgrid.com"}, "email_api_base: "),
+    ({"timeout": 0}, "timeout must be 1-120 seconds (got 0)"),
+])
+def test_integrations_refuse_bad_input_before_any_call(args, message):
+    # every endpoint a closed port: a call made would fail on the connection, not with the input's message
+    base = {"domain": DOMAIN, "health_url": CLOSED + "/health", "email_api_base": CLOSED,
+            "email_api_key": "SG.sandbox-secret-key-value", "content_bucket": "a-bucket"}
+    rc, out, result = module("validate_integrations", dict(base, **args))
+    assert rc != 0 and message in out and "Nothing was called." in out, out
+    assert "SG.sandbox-secret-key-value" not in out
+
+
+@pytest.mark.parametrize("args,message", [
+    ({"database_url": "mysql://app:pa55-secret-word@db.example:3306/app"},
+     "database_url must be postgresql://user:password@host:port/database (its value is not shown)"),
+    ({"database_url": "postgresql:///nohost"}, "database_url must be postgresql://"),
+    ({"threshold_ms": 0}, "threshold_ms must be above 0 and timeout 1-120 seconds"),
+    ({"timeout": 500}, "threshold_ms must be above 0 and timeout 1-120 seconds"),
+    ({"resolvers": ["999.1.1.1"]}, "999.1.1.1"),
+])
+def test_database_refuses_bad_input_before_any_call_and_never_shows_the_url(args, message):
+    base = {"database_url": "postgresql://app:pa55-secret-word@127.0.0.1:9/app"}
+    rc, out, result = module("validate_database", dict(base, **args))
+    assert rc != 0 and message in out and "Nothing was called." in out, out
+    assert "pa55-secret-word" not in out
