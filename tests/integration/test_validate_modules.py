@@ -910,6 +910,42 @@ def test_the_standin_stripe_declines_and_a_declined_card_that_succeeds_fails(hea
     assert case["status"] == "fail" and case["critical"] and "was not declined" in case["message"], case
 
 
+def test_in_production_the_cache_hit_rate_is_cloudfronts_own_metric(app, sandbox):
+    """cloudwatch: true - CloudFront's CacheHitRate (AWS/CloudFront, DistributionId + Region=Global) averaged over the
+    window instead of counting the edge's cache-status header: read from moto, where the test put the datapoints."""
+    import datetime
+
+    from conftest import aws_client
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cw = aws_client(sandbox, "cloudwatch")
+
+    def put(distribution, *values):
+        cw.put_metric_data(Namespace="AWS/CloudFront", MetricData=[
+            {"MetricName": "CacheHitRate", "Timestamp": now - datetime.timedelta(minutes=5 + 10 * i), "Value": v,
+             "Unit": "Percent", "Dimensions": [{"Name": "DistributionId", "Value": distribution},
+                                               {"Name": "Region", "Value": "Global"}]}
+            for i, v in enumerate(values)])
+    put("EHITS00000001", 90.0, 94.0)
+    put("ELOW000000001", 40.0, 50.0)
+    env = {"AWS_ENDPOINT_URL": sandbox["aws_endpoint_url"]}
+    app.hits.clear()
+    base = "http://www.%s:%d" % (DOMAIN, app.port)
+    args = {"base_url": base, "resolvers": [app.dns], "burst_requests": 0, "cloudwatch": True,
+            "terms_phrases": ["Terms of Service"], "privacy_phrases": ["personal data"],
+            "support_email": "support@%s" % DOMAIN, "timeout": 3}
+    cases = {}
+    for distribution in ("EHITS00000001", "ELOW000000001", "ENODATA000001"):
+        rc, out, result = module("validate_web", dict(args, distribution_id=distribution), env=env)
+        assert result, out
+        cases[distribution] = by_id(result)["cdn cache hit rate"]
+    assert cases["EHITS00000001"]["status"] == "pass" and cases["EHITS00000001"]["measured"] == 92.0, cases
+    assert cases["EHITS00000001"]["evidence"]["datapoints"] == 2
+    assert cases["ELOW000000001"]["status"] == "fail" and cases["ELOW000000001"]["measured"] == 45.0
+    assert cases["ENODATA000001"]["status"] == "fail" and "no CacheHitRate data" in cases["ENODATA000001"]["message"]
+    assert app.hits == {}  # the edge's static paths were not counted instead
+
+
 # --- integrations and the database: bad input refused before any call -------------------------------------------
 
 @pytest.mark.parametrize("args,message", [
