@@ -702,14 +702,16 @@ def web_checks(app, *flags, **extra):
 
 def test_web_checks_pass_on_a_protected_cached_site_with_its_legal_pages(app):
     app.hits.clear()
-    rc, out, result = web_checks(app)
+    # one request in flight: the stand-in blocks its 21st /search request, and sent one at a time that is the 21st
+    # sent (with the default 16 in flight, arrival order on a loaded machine differs from the send order by up to 15)
+    rc, out, result = web_checks(app, burst_concurrency=1)
     assert rc == 0, out
     assert_case_shape(result)
     cases = by_id(result)
     assert all(c["status"] == "pass" for c in result["cases"]), [c for c in result["cases"] if c["status"] != "pass"]
     assert {c["id"] for c in result["cases"] if c["critical"]} == {
         "waf sql injection", "waf cross-site scripting", "waf path traversal", "waf rate burst"}
-    assert cases["waf rate burst"]["evidence"]["blocked_after"] <= 22
+    assert cases["waf rate burst"]["evidence"]["blocked_after"] == 21, cases["waf rate burst"]
     assert cases["support mail domain"]["evidence"]["mx"] == ["10 mx.%s." % DOMAIN]
     assert cases["cdn cache hit rate"]["measured"] == 95.0  # the first request of each path is a miss
     assert cases["terms page"]["criterion"] == "10.2" and cases["support page"]["criterion"] == "10.3"
