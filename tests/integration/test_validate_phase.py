@@ -11,8 +11,6 @@ The faulty run comes first: the healthy run's WAF rate burst gets this host bloc
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -75,58 +73,6 @@ def secret(sandbox, name):
     return aws_client(sandbox, "secretsmanager").get_secret_value(SecretId=name)["SecretString"]
 
 
-def ws_handshake_status(launched) -> int:
-    """The status the edge answers a WebSocket handshake for ws.<domain> with, reached the way the check reaches it
-    (the DNS world's "Route 53" servers, the sandbox CA): 101 when the Upgrade went through."""
-    import socket
-    import ssl
-
-    import dns.resolver
-    import websockets.exceptions
-    import websockets.sync.client
-
-    world = json.loads(Path(launched["dns_world"]["state_file"]).read_text())
-    resolver = dns.resolver.Resolver(configure=False)
-    resolver.nameservers = sorted(world["route53_servers"].values())
-    host = "ws." + launched["domain"]
-    address = resolver.resolve(host, "A")[0].address
-    context = ssl.create_default_context(cafile=launched["ca_file"])
-    sock = socket.create_connection((address, 443), timeout=10)
-    try:
-        with websockets.sync.client.connect("wss://%s/ws" % host, sock=sock, ssl=context, server_hostname=host,
-                                            open_timeout=10):
-            return 101
-    except websockets.exceptions.InvalidStatus as exc:
-        return exc.response.status_code
-    except (TimeoutError, OSError, websockets.exceptions.WebSocketException):
-        return 0  # no 101 in time: a proxy without the Upgrade may leave the handshake unanswered
-
-
-def edge_fault(launched, fault):
-    """A fault in the stand-in edge (``python -m sandbox.edge --fault``), waited for until the edge's state file
-    reports it applied (its faults, a newer nginx generation) and a handshake through the edge shows it: 101 once
-    cleared, no 101 while on (an HTTP error, or no answer at all - both are what a client sees when a proxy drops the
-    Upgrade). The state file comes first: a handshake unanswered on a loaded machine before the edge had applied the
-    fault once let the run start without it."""
-    state_file = Path(launched["edge"]["state_file"])
-    before = json.loads(state_file.read_text())["nginx_generation"]
-    subprocess.run([sys.executable, "-m", "sandbox.edge", "--state-file", str(state_file), "--fault", fault],
-                   check=True, cwd=ROOT, capture_output=True)
-    wanted = {} if fault == "clear" else {fault: True}
-    deadline = time.monotonic() + 120
-    status, state = None, {}
-    while time.monotonic() < deadline:
-        state = json.loads(state_file.read_text())
-        if state.get("faults") == wanted and state["nginx_generation"] > before:
-            status = ws_handshake_status(launched)
-            if (status == 101) == (fault == "clear"):
-                return
-        time.sleep(0.5)
-    raise AssertionError("the edge did not apply the fault %s: the handshake answers %s, generation %s -> %s, "
-                         "faults %s, errors %s" % (fault, status, before, state.get("nginx_generation"),
-                                                   state.get("faults"), state.get("errors")))
-
-
 def faults(launched, *bodies):
     control = launched["platform"]["control_url"]
     post(control + "/faults", method="DELETE")
@@ -143,14 +89,17 @@ def test_each_fault_turns_the_verdict_to_nogo_naming_its_criterion(launched, tmp
            {"operation": "listTips", "schema_violation": True},     # 5.2: one answer breaks its schema
            {"group": "messages", "latency_ms": 300},                # 5.5: a group's p95 over 200 ms
            {"live_stalled": True},                                  # 5.4: the live playlist stops advancing
-           {"stripe": "decline_succeeds"})                          # 5.3: a declined card succeeds
+           {"stripe": "decline_succeeds"},                          # 5.3: a declined card succeeds
+           # 5.4: the handshake arrives without its Upgrade header, as behind a proxy that drops it (the ws service
+           # answers it as a plain GET). The stand-in edge's own drop_upgrade fault is proven in
+           # test_edge_standin.py; on the whole launch its nginx reload is not a deterministic switch (CI saw the
+           # edge report the fault applied while handshakes still got 101), so the phase test injects it here.
+           {"ws_drop_upgrade": True})
     try:
-        edge_fault(launched, "drop_upgrade")                        # 5.4: the proxy drops the Upgrade header
         run, report, criteria = validate(launched, "faulty", "-vvv", launch_signoffs_file=str(signoffs),
                                          validate_waf_burst_requests=0)
     finally:
         faults(launched)
-        edge_fault(launched, "clear")
     assert report["verdict"] == "NO-GO", report["summary"]
     for criterion in ("5.2", "5.3", "5.4", "5.5", "10.4"):
         assert criteria[criterion]["status"] == "FAIL", (criterion, criteria[criterion])
@@ -164,7 +113,7 @@ def test_each_fault_turns_the_verdict_to_nogo_naming_its_criterion(launched, tmp
     assert slow == ["messages"], slow
     stream = {c["id"]: c["status"] for c in criteria["5.4"]["cases"]}
     assert stream["hls live advancing"] == "fail" and stream["websocket handshake"] == "fail", (
-        stream, criteria["5.4"]["evidence"], json.loads(Path(launched["edge"]["state_file"]).read_text())["faults"])
+        stream, criteria["5.4"]["evidence"])
     assert "marketing" in criteria["10.4"]["message"], criteria["10.4"]
     # what was not broken still passes
     for criterion in ("1.1", "2.1", "3.2", "4.3", "6.2", "9.2"):
