@@ -79,13 +79,6 @@ def zone_import_summary(result, domain):
     return lines
 
 
-def switch_ttls(record_sets, domain, names, ttl):
-    """hostinger_dns_info's ``record_sets`` -> ``{"lower": [sets for hostinger_dns_records], "not_lowered": [...]}``:
-    the address records of ``names`` (the ones whose answers change at the switch) above ``ttl``, lowered to it
-    (module_utils/hostinger_zone.py's switch_ttl_plan)."""
-    return switch_ttl_plan(record_sets, domain, names, ttl)
-
-
 def ttl_history_text(history):
     """hostinger_dns_info's ``ttl_history`` as a sentence: what was lowered when, from what, and until when."""
     parts = ["%s %s %s -> %s s at %s (old answers live until %s)" % (
@@ -100,5 +93,5 @@ def ttl_history_text(history):
 
 class FilterModule(object):
     def filters(self):
-        return {"cap_ttl": cap_ttl, "zone_import_summary": zone_import_summary, "switch_ttl_plan": switch_ttls,
+        return {"cap_ttl": cap_ttl, "zone_import_summary": zone_import_summary, "switch_ttl_plan": switch_ttl_plan,
                 "ttl_history_text": ttl_history_text}

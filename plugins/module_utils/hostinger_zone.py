@@ -201,19 +201,7 @@ SWITCH_TYPES = ("A", "AAAA", "CNAME", "ALIAS")
 
 def names_in(names, domain):
     """Names given relative (``""``/``@`` for the apex, ``www``) or absolute, as lower-case FQDNs."""
-    zone = domain.lower().rstrip(".") + "."
-    out = set()
-    for name in names or []:
-        name = (name or "").strip().lower()
-        if name in ("", "@", zone, zone.rstrip(".")):
-            out.add(zone)
-        elif name.endswith("."):
-            out.add(name)
-        elif name.endswith("." + zone.rstrip(".")):
-            out.add(name + ".")
-        else:
-            out.add("%s.%s" % (name, zone))
-    return out
+    return {fqdn(name, domain) for name in names or []}
 
 
 def switch_ttl_plan(record_sets, domain, names, ttl):

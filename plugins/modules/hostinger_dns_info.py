@@ -144,7 +144,7 @@ from ansible_collections.directfanz.launch.plugins.module_utils.hostinger import
     HOSTINGER_ARGSPEC, HostingerError, client_for)
 from ansible_collections.directfanz.launch.plugins.module_utils.hostinger_zone import ttl_history
 from ansible_collections.directfanz.launch.plugins.module_utils.records import (
-    RecordError, flatten_aliases, hostinger_record_sets, plan_import)
+    RecordError, flatten_aliases, fqdn, hostinger_record_sets, plan_import)
 from ansible_collections.directfanz.launch.plugins.module_utils.validation import domain_problem
 
 
@@ -204,8 +204,11 @@ def main():
         module.fail_json(msg="ttl_history_depth %d is not accepted; accepted: 1 or more snapshots to read"
                              % p["ttl_history_depth"])
     for name in p["ttl_history"]:
-        check = name.strip().rstrip(".")
-        if check not in ("", "@") and domain_problem(check if check.endswith(domain) else "%s.%s" % (check, domain)):
+        try:
+            bad = domain_problem(fqdn(name, domain).rstrip("."))
+        except RecordError as exc:
+            bad = str(exc)
+        if bad:
             module.fail_json(msg="ttl_history name %r is not a name in %s; accepted: @ or \"\" for the apex, a label "
                                  "such as www, or an absolute name under the domain" % (name, domain))
     if p["flatten_alias"] and not HAS_DNSPYTHON:
