@@ -9,12 +9,13 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PYTHONPATH := $(CURDIR)
 COLLECTION_LINK := .cache/collections/ansible_collections/directfanz/launch
 
-.PHONY: constraints help system-deps venv sandbox sandbox-up sandbox-down test unit integration molecule lint sanity bench clean
+.PHONY: constraints help system-deps venv sandbox sandbox-up sandbox-down test unit integration molecule lint sanity docs bench clean
 
 help:
 	@echo "make sandbox       rehearse the launch against local stand-ins (moto, Hostinger simulator, DNS)"
 	@echo "make sandbox-up    start the stand-ins and leave them running (.sandbox/env); make sandbox-down stops them"
 	@echo "make test          install what is needed into .venv and run every test layer"
+	@echo "make docs          the plugins' documentation, linted with antsibull-docs and rendered into .cache/docs/"
 	@echo "make bench         benchmarks (figures printed beside their anchors)"
 
 $(VENV)/.installed: requirements.txt requirements-test.txt constraints.txt
@@ -44,27 +45,36 @@ sandbox-up: venv
 sandbox-down:
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m sandbox.manage down; else $(PY) -m sandbox.manage down; fi
 
-# Up, the whole site run, the restore drill (7.4's evidence), the validate phase and its launch report (GO / NO-GO,
-# through the new zone's own servers, before the switch), the cutover rehearsal (when the DNS world runs and the verdict
-# is GO; the simulator's zone history dated a day earlier first, standing in for the wait a lowered TTL needs), a
-# short summary ending with the report's verdict and path, down - down also when a run fails. The DNS world and the
-# stand-in edge need root (ports 53/443 on loopback) and the Debian packages installed here when root.
+# Up, then the one-command launch (playbooks/launch.yml: the site phases, the restore drill, validate before the switch
+# through the new zone's own servers with its GO gate, the cutover, validate after it through the DNS world's resolvers,
+# the announcement, the final report), each stage's time, a short summary ending with the report's verdict and path,
+# down - down also when a run fails. The simulator dates its zone history a day back, also for the snapshots it takes
+# during the run (`age --ahead`): the rehearsal's stand-in for the hour a lowered TTL needs before the switch. Without
+# the DNS world (root and the Debian packages installed here when root) there is no switch to rehearse: the site
+# phases, the drill and the validate phase run, and the summary says why the cutover did not.
 SANDBOX_PLAY = $(BIN)/ansible-playbook -i inventories/sandbox --vault-password-file sandbox/seed/vault-password.txt
 sandbox: venv
 	@-bash tools/install_system_deps.sh
 	@$(BIN)/python -m sandbox.manage up
 	@set -o pipefail; rc=0; rm -rf .sandbox/reports; \
-	  $(SANDBOX_PLAY) site.yml --skip-tags validate | tee .sandbox/site.log || rc=$$?; \
-	  if [ $$rc -eq 0 ]; then $(SANDBOX_PLAY) playbooks/restore_drill.yml | tee .sandbox/restore_drill.log || rc=$$?; fi; \
-	  if [ $$rc -eq 0 ]; then \
-	    $(SANDBOX_PLAY) site.yml --tags validate -e launch_validate_gate=true | tee .sandbox/validate.log || rc=$$?; fi; \
-	  if [ $$rc -eq 0 ] && grep -q '"block"' .sandbox/endpoints.json; then \
-	    $(BIN)/python -m sandbox.manage age 86400; \
-	    $(SANDBOX_PLAY) playbooks/cutover.yml | tee .sandbox/cutover.log || rc=$$?; \
+	  if grep -q '"block"' .sandbox/endpoints.json; then \
+	    $(BIN)/python -m sandbox.manage age 86400 --ahead; \
+	    ANSIBLE_CALLBACKS_ENABLED=directfanz.launch.stage_times $(SANDBOX_PLAY) playbooks/launch.yml \
+	      | tee .sandbox/launch.log || rc=$$?; \
+	  else \
+	    echo "sandbox: no DNS world (root and nsd/unbound needed): no cutover to rehearse; site, drill, validate only"; \
+	    $(SANDBOX_PLAY) site.yml --skip-tags validate | tee .sandbox/launch.log || rc=$$?; \
+	    if [ $$rc -eq 0 ]; then $(SANDBOX_PLAY) playbooks/restore_drill.yml | tee -a .sandbox/launch.log || rc=$$?; fi; \
+	    if [ $$rc -eq 0 ]; then \
+	      $(SANDBOX_PLAY) site.yml --tags validate -e launch_validate_gate=true | tee -a .sandbox/launch.log || rc=$$?; fi; \
 	  fi; \
-	  $(BIN)/python -m tools.summary .sandbox/site.log .sandbox/restore_drill.log .sandbox/validate.log \
-	    .sandbox/cutover.log --report .sandbox/reports/directfanz.io || true; \
+	  $(BIN)/python -m tools.summary .sandbox/launch.log --report .sandbox/reports/directfanz.io || true; \
 	  $(BIN)/python -m sandbox.manage down; exit $$rc
+
+# The plugins' documentation: the filters' doc files written from their code, everything linted with antsibull-docs,
+# the collection rendered as RST into .cache/docs/ (tools/docs.sh).
+docs: venv
+	bash tools/docs.sh
 
 # Debian packages the DNS tests use (nsd, unbound, dnsutils, ldnsutils), installed when running as root.
 system-deps:

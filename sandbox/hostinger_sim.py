@@ -176,10 +176,15 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/__sim/age" and self.command == "POST":
             # Time passes for the zone's history: every snapshot dated ``seconds`` earlier (a rehearsal cannot wait an
             # hour for a lowered TTL to run out; the cutover reads the lowering's time from the snapshots).
+            # With "ahead": true, the snapshots taken from now on are dated that much earlier too: the one-command
+            # rehearsal (make sandbox, tests/integration/test_launch.py) lowers and switches in one run.
             body = self._body()
             seconds = int(body.get("seconds", 0))
             with st.lock:
-                for snap in st.domains[body.get("domain", st.domain)]["snapshots"]:
+                entry = st.domains[body.get("domain", st.domain)]
+                if body.get("ahead"):
+                    entry["history_offset"] = seconds
+                for snap in entry["snapshots"]:
                     moment = datetime.strptime(snap["created_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
                     snap["created_at"] = datetime.fromtimestamp(moment.timestamp() - seconds, timezone.utc).strftime(
                         "%Y-%m-%dT%H:%M:%SZ")
@@ -301,7 +306,9 @@ class Handler(BaseHTTPRequestHandler):
 def snapshot(entry: dict[str, Any], reason: str) -> None:
     """The zone as it is, kept as the next snapshot (Hostinger takes one before each change)."""
     next_id = max((s["id"] for s in entry["snapshots"]), default=0) + 1
-    entry["snapshots"].append({"id": next_id, "reason": reason, "created_at": now(),
+    taken = datetime.now(timezone.utc).timestamp() - entry.get("history_offset", 0)
+    entry["snapshots"].append({"id": next_id, "reason": reason,
+                               "created_at": datetime.fromtimestamp(taken, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                                "snapshot": copy.deepcopy(entry["zone"])})
 
 

@@ -243,7 +243,7 @@ def up(args: argparse.Namespace) -> int:
         wait_until(platform_file.exists, "stand-in platform", timeout=60)
         full = json.loads(platform_file.read_text())
         platform = {k: full.get(k) for k in ("services", "control_url", "stripe_api_base", "email_api_base",
-                                             "openapi_file", "test_token")}
+                                             "chat_webhook_url", "openapi_file", "test_token")}
         platform["state_file"] = str(platform_file)
     elif standins:
         print("sandbox: no stand-in platform (missing %s; `make system-deps` as root)" % ", ".join(platform_missing()))
@@ -326,11 +326,11 @@ def age(args: argparse.Namespace) -> int:
         print("sandbox: not running")
         return 3
     req = urllib.request.Request(state["hostinger_api_url"] + "/__sim/age", method="POST",
-                                 data=json.dumps({"seconds": args.seconds}).encode(),
+                                 data=json.dumps({"seconds": args.seconds, "ahead": args.ahead}).encode(),
                                  headers={"Content-Type": "application/json"})
     urllib.request.urlopen(req, timeout=10).close()
-    print("sandbox: the simulator's zone history is now %d s older (in production the cutover waits this out)"
-          % args.seconds)
+    print("sandbox: the simulator's zone history is now %d s older%s (in production the cutover waits this out)"
+          % (args.seconds, ", and so is every snapshot it takes from now on" if args.ahead else ""))
     return 0
 
 
@@ -343,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("status")
     a = sub.add_parser("age", help="date the simulator's zone snapshots earlier (a lowered TTL's wait, rehearsed)")
     a.add_argument("seconds", type=int)
+    a.add_argument("--ahead", action="store_true",
+                   help="date the snapshots it takes from now on that much earlier too (a one-run rehearsal)")
     args = p.parse_args(argv)
     return {"up": up, "down": down, "status": status, "age": age}[args.cmd](args)
 

@@ -2,9 +2,10 @@
 
 Layers: ruff, unit (pytest), integration (pytest against a real moto server and the Hostinger simulator),
 molecule (against a sandbox this runner starts and stops), ansible-lint (production profile), changelog lint,
-ansible-test sanity. ruff and unit run first (seconds, and a failure there is cheap to see); the rest run side by
-side: the integration tests split into shards by file, each shard a pytest process with its own private sandbox
-(its own moto, simulator and DNS world on free loopback addresses), beside molecule's sandbox and the linters.
+ansible-test sanity, docs (antsibull-docs lint and render; the filters' doc files current). ruff and unit run
+first (seconds, and a failure there is cheap to see); the rest run side by side: the integration tests split into
+shards by file, each shard a pytest process with its own private sandbox (its own moto, simulator and DNS world on
+free loopback addresses), beside molecule's sandbox and the linters.
 A parallel layer's output is printed whole when it ends, so layers never interleave. LAUNCH_TEST_WORKERS (default
 3) bounds how many run at once and LAUNCH_TEST_SHARDS (default 2) how many integration shards there are.
 With CI=true a layer whose tool is missing fails; locally too - the Makefile installs everything first, so a
@@ -56,7 +57,7 @@ LAUNCH_FILES = ("test_site_phases.py", "test_validate_phase.py", "test_cutover.p
 # Seconds measured on this 2-core machine under CI load for files whose size says little about their run time (a few
 # whole-launch builds in a short file); any other file weighs its size / 120 (bytes per second: the last CI run's
 # shard times over the other files' sizes).
-SECONDS = {"test_site_phases.py": 1100, "test_cutover.py": 250, "test_validate_phase.py": 500,
+SECONDS = {"test_site_phases.py": 1100, "test_launch.py": 1300, "test_cutover.py": 250, "test_validate_phase.py": 500,
            "test_validate_modules.py": 200, "test_edge_standin.py": 80, "test_platform_standin.py": 60,
            "test_task_runner.py": 40, "test_launch_report_html.py": 40}
 
@@ -131,6 +132,7 @@ def main() -> int:
         ("ansible-lint", lambda: run("ansible-lint", [str(BIN / "ansible-lint")])),
         ("changelog", lambda: run("changelog", [str(BIN / "antsibull-changelog"), "lint"])),
         ("sanity", lambda: run("sanity", ["bash", "tools/sanity.sh"])),
+        ("docs", lambda: run("docs", ["bash", "tools/docs.sh", "--check"])),
     ]
     started = time.monotonic()
     results = [fn() for name, fn in first if not only or name in only]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 # Every role's closing "Report ..." task, and the cutover's reports.
-REPORTS = ("TASK [Report the TTLs", "TASK [Show each server's state")
+REPORTS = ("TASK [Report the TTLs", "TASK [Show each server's state", "TASK [Say the launch's verdict")
 
 
 def is_report(line: str) -> bool:
@@ -30,6 +30,10 @@ def summary(log: str) -> list[str]:
                     out.append(m.group(1).replace("''", "'"))
                 elif out and body.startswith("        "):
                     out[-1] += " " + body.strip().rstrip("'")
+    # the stage_times callback's table (make sandbox enables it): each play's seconds
+    if any(line.startswith("STAGE TIMES") for line in lines):
+        at = max(i for i, line in enumerate(lines) if line.startswith("STAGE TIMES"))
+        out += ["stage " + line.strip() for line in lines[at + 1:] if re.match(r"^\s*\d+\.\d s ", line)]
     recap = [line for line in lines if re.match(r"^launch_controller\s+:", line)]
     return out + [("Recap: " + re.sub(r"\s+", " ", recap[-1].split(":", 1)[1]).strip()) if recap
                   else "Recap: the run did not finish"]
@@ -47,6 +51,9 @@ def verdict(report_dir: Path) -> list[str]:
                and not (report.get("stage") == "pre" and c.get("stage") == "post")]
     if failing:
         lines.append("  not proven: " + ", ".join(failing))
+    for earlier in report.get("earlier") or []:
+        lines.append("  carries the %s-cutover validation: %s (%s)"
+                     % (earlier.get("stage"), earlier.get("verdict"), earlier.get("generated")))
     lines.append("  %s" % (report_dir / "launch-report.html").resolve())
     lines.append(report["verdict"])
     return lines
@@ -62,7 +69,8 @@ def main() -> int:
     for name in args:
         path = Path(name)
         if path.exists():
-            print("-- %s" % ("the nameserver cutover" if "cutover" in path.name else path.stem))
+            print("-- %s" % {"cutover": "the nameserver cutover", "launch": "the one-command launch"}.get(
+                path.stem, path.stem))
             for line in summary(path.read_text()):
                 print(line)
     if report is not None:

@@ -127,6 +127,12 @@ def rds_instance_memory_gib(instance_class):
     return INSTANCE_MEMORY_GIB[instance_class]
 
 
+def default_max_connections(instance_class):
+    """RDS PostgreSQL's default max_connections for an instance class: LEAST(DBInstanceClassMemory/9531392, 5000),
+    estimated from the class's memory (an unknown class is refused, naming the known families)."""
+    return rds_default_max_connections(instance_class)[0]
+
+
 def rds_default_max_connections(instance_class):
     """(max_connections, lines): RDS PostgreSQL's default LEAST(DBInstanceClassMemory/9531392, 5000), estimated."""
     gib = rds_instance_memory_gib(instance_class)
@@ -473,7 +479,7 @@ class FilterModule(object):
             "pgbouncer_userlist": pgbouncer_userlist,
             "pgbouncer_auth_template": pgbouncer_auth_template,
             "scram_sha256_verifier": scram_sha256_verifier,
-            "rds_default_max_connections": lambda instance_class: rds_default_max_connections(instance_class)[0],
+            "rds_default_max_connections": default_max_connections,
             "data_key_policy": data_key_policy,
             "operations_key_policy": operations_key_policy,
         }

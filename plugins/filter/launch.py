@@ -47,6 +47,8 @@ def validation_record_sets(requested, ttl):
 
 
 def certificate_report(certificates, alerts, emails):
+    """The certificates phase's closing lines: per region the wildcard certificate's status, names and expiry, whether
+    its expiry alert is in place, and which administrators have not confirmed their SNS subscription yet."""
     lines = []
     for region in sorted(certificates):
         cert = certificates[region]
@@ -90,6 +92,8 @@ def waf_rules(managed_groups, rate_limit):
 
 
 def static_behaviors(paths, origin_id, cache_policy_id, response_headers_policy_id=""):
+    """The distribution's cache behaviours for the static paths: one per path pattern, to the static origin, under the
+    caching policy (and the response headers policy when given), compressed."""
     return [{"path_pattern": path, "origin_id": origin_id, "cache_policy_id": cache_policy_id, "compress": True,
              "response_headers_policy_id": response_headers_policy_id} for path in paths]
 
@@ -119,6 +123,20 @@ def comparable_records(record_sets, routed):
         if rs["name"].lower() in routed and rs["type"] in ("A", "AAAA", "CNAME", "ALIAS"):
             continue
         out.append({"name": rs["name"], "type": rs["type"]})
+    return out
+
+
+def continuity_questions(record_sets, routed):
+    """What the cutover's continuity probe asks every resolver every second: the mail records (every MX and TXT set:
+    SPF at the apex, DKIM under _domainkey, DMARC at _dmarc) and the address of every name the launch routes."""
+    out, seen = [], set()
+    for rs in record_sets or []:
+        if rs.get("values") and rs["type"] in ("MX", "TXT"):
+            seen.add((rs["name"].lower(), rs["type"]))
+    for name in routed or []:
+        seen.add((name.lower(), "A"))
+    for name, rtype in sorted(seen):
+        out.append({"name": name, "type": rtype})
     return out
 
 
@@ -183,4 +201,5 @@ class FilterModule(object):
             "validation_record_sets": validation_record_sets,
             "target_groups": target_groups, "host_rules": host_rules, "waf_rules": waf_rules,
             "static_behaviors": static_behaviors, "alias_records": alias_records,
-            "comparable_records": comparable_records, "by_kind": by_kind}
+            "comparable_records": comparable_records, "continuity_questions": continuity_questions,
+            "by_kind": by_kind}

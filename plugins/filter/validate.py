@@ -48,6 +48,7 @@ def validate_encryption_cases(results):
 
 
 def validate_policy_cases(policies, problems):
+    """9.3's cases: one per IAM policy the launch wrote, failing with each least-privilege problem the lint found."""
     return policy_cases(policies, problems)
 
 
@@ -84,6 +85,157 @@ def validate_signoff_cases(signoffs, areas=None, today=None, source=""):
     return out
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# The one-command launch (playbooks/launch.yml, docs/launch.md): the criteria only the cutover can prove (1.3, 1.4,
+# 10.5) as cases, the decision after the post-switch validation, and the announcement.
+
+def _epoch(text):
+    try:
+        return datetime.datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
+def launch_server_addresses(propagation):
+    """``address:port`` of every expected name server dns_propagation located (its ``authoritative`` rows): the
+    resolvers the pre-switch validation asks, so it sees the new zone while the world still sees the old one."""
+    out = []
+    for row in (propagation or {}).get("authoritative") or []:
+        address = row.get("address")
+        if address:
+            port = int(row.get("port") or 53)
+            out.append(("[%s]:%d" if ":" in address else "%s:%d") % (address, port))
+    return out
+
+
+def launch_dns_cases(propagation, registrar, min_ratio=1.0):
+    """1.3 and 1.4's cases, and 10.5's cutover case, from a dns_propagation result taken after the switch (its
+    ``records``: the names the launch routes) and a read of the registrar's name servers (hostinger_nameservers in
+    check mode: ``changed`` false means they are already the zone's).
+
+    1.3 - per name and type: every reachable resolver answers what the Route 53 servers answer (and they answer
+    something). 1.4 - the parent delegates to the Route 53 servers, and the share of reachable resolvers answering
+    every question like them is at least ``min_ratio``; a resolver that does not answer is listed, not counted."""
+    propagation = propagation or {}
+    authoritative = [a for a in propagation.get("authoritative") or [] if a.get("authoritative")]
+    truth = dict(authoritative[0].get("answers") or {}) if authoritative else {}
+    resolvers = propagation.get("resolvers") or []
+    reachable = [r for r in resolvers if r.get("state") not in ("timeout", "error")]
+    out = []
+    for key in sorted(k for k in truth if not k.endswith(" NS")):
+        name, rtype = key.rsplit(" ", 1)
+        agree = [r["server"] for r in reachable if (r.get("answers") or {}).get(key) == truth[key]]
+        differ = dict((r["server"], (r.get("answers") or {}).get(key)) for r in reachable if r["server"] not in agree)
+        ok = bool(truth[key]) and bool(reachable) and not differ
+        share = round(100.0 * len(agree) / len(reachable), 1) if reachable else 0.0
+        out.append(case("1.3", "resolves to AWS %s %s" % (name, rtype),
+                        "%s %s answers from the Route 53 zone through every resolver" % (name, rtype), ok,
+                        {"route53": truth[key], "resolvers_agreeing": agree, "resolvers_differing": differ,
+                         "unreachable": [r["server"] for r in resolvers if r not in reachable]},
+                        "the Route 53 servers answer nothing for %s %s" % (name, rtype) if not truth[key] else
+                        "no resolver answered" if not reachable else
+                        "%d of %d resolvers answer otherwise: %s" % (len(differ), len(reachable), differ),
+                        critical=True, measured=share, threshold=100, unit="%"))
+    if not truth:
+        out.append(case("1.3", "resolves to AWS", "The routed names answer from the Route 53 zone", False,
+                        {"authoritative": propagation.get("authoritative")},
+                        "no Route 53 server answered authoritatively", critical=True))
+    parent = propagation.get("parent") or {}
+    out.append(case("1.4", "parent delegation", "The parent zone delegates the domain to the Route 53 servers",
+                    bool(parent.get("matches")), {"nameservers": parent.get("nameservers"), "ns_ttl": parent.get("ns_ttl")},
+                    "the parent delegates to %s" % ", ".join(parent.get("nameservers") or ["nothing"]), critical=True))
+    ratio = float(propagation.get("ratio") or 0.0)
+    states = dict((r["server"], r.get("state")) for r in resolvers)
+    out.append(case("1.4", "global resolution", "Resolvers of different operators answer from the Route 53 zone",
+                    bool(reachable) and ratio >= float(min_ratio),
+                    {"states": states, "counts": propagation.get("counts"), "checked_in_s": propagation.get("elapsed")},
+                    "%.0f %% of %d reachable resolvers answer like the Route 53 servers (%s)" % (
+                        ratio * 100, len(reachable), ", ".join("%s: %s" % kv for kv in sorted(states.items())) or "none"),
+                    measured=round(ratio * 100, 1), threshold=round(float(min_ratio) * 100, 1), unit="%"))
+    registrar = registrar or {}
+    switched = registrar.get("changed") is False and not registrar.get("failed")
+    out.append(case("10.5", "production cutover", "The registrar delegates the domain to the Route 53 zone", switched,
+                    {"registrar": registrar.get("previous_nameservers"), "route53": registrar.get("nameservers")},
+                    "the registrar still lists %s" % ", ".join(registrar.get("previous_nameservers") or ["nothing"]),
+                    critical=True))
+    return out
+
+
+def launch_continuity_cases(continuity):
+    """1.4's continuity case from the cutover's probe (dns_continuity): every answer every resolver gave while the name
+    servers moved was the old or the new zone's - "N probes through M resolvers, 0 lost" - or the lost ones with their
+    times. None when no probe ran in this run (no switch)."""
+    c = continuity or {}
+    if not c.get("probes"):
+        return []
+    return [case("1.4", "continuity during the switch", "No answer was lost while the name servers moved (mail records, "
+                 "the apex and the subdomains, every resolver, every second)", c.get("lost", 1) == 0,
+                 {"counts": c.get("counts"), "anomalies": (c.get("anomalies") or [])[:20], "seconds": c.get("seconds"),
+                  "per_resolver": c.get("per_resolver"), "began_at": c.get("began_at")},
+                 c.get("summary") or "", critical=True, measured=c.get("lost"), threshold=0)]
+
+
+def launch_post_decision(report, backup=None, window=3600, auto_rollback=False, now=None):
+    """What follows the post-switch validation: ``ok`` when nothing blocks but the announcement (10.5 NOT RUN, waiting
+    for it); else ``rollback`` when ``auto_rollback`` and the switch (the name-server backup's ``saved_at``) is at most
+    ``window`` seconds old. ``elapsed`` is null when no backup says when the switch was."""
+    report = report or {}
+    failed = set(c.get("id") for c in report.get("failed_criteria") or [])
+    blocking = [b for b in report.get("blocking") or [] if b != "10.5" or b in failed]
+    saved = _epoch((backup or {}).get("saved_at"))
+    now = datetime.datetime.now(datetime.timezone.utc).timestamp() if now is None else float(now)
+    elapsed = int(now - saved) if saved is not None else None
+    ok = not blocking
+    within = elapsed is not None and elapsed <= int(window)
+    return {"ok": ok, "blocking": blocking, "elapsed": elapsed, "window": int(window), "within_window": within,
+            "rollback": (not ok) and bool(auto_rollback) and within}
+
+
+def launch_drill_due(record, max_age_hours=168, now=None):
+    """Whether the launch runs the restore drill: no record, a failed one, or one older than ``max_age_hours`` (the
+    drill restores a copy of the database, minutes to an hour on AWS: a re-run of the launch reuses a fresh record)."""
+    finished = _epoch((record or {}).get("finished"))
+    if finished is None or not (record or {}).get("ok"):
+        return True
+    now = datetime.datetime.now(datetime.timezone.utc).timestamp() if now is None else float(now)
+    return now - finished > float(max_age_hours) * 3600
+
+
+def launch_announcement(report, domain, report_file, url=""):
+    """The announcement's subject and text (SNS and a Slack-compatible webhook's ``text``) from a launch_report
+    result: the verdict, the counts, the waivers by name, where the report is."""
+    report = report or {}
+    counts = report.get("summary") or {}
+    waived = report.get("waived") or []
+    # sent only when nothing but 10.5 blocks: 10.5 (announce the platform's availability) is this message itself
+    passed, n_waived = counts.get("pass", 0), counts.get("waived", 0)
+    text = ["%s is live on AWS: the post-switch validation passes." % domain,
+            "%s criteria pass, %s waived; 10.5, the announcement, is this message." % (passed, n_waived)]
+    if waived:
+        named = ["%s by %s (%s)" % (w.get("id"), w.get("by"), w.get("reason")) for w in waived]
+        text.append("Waived: %s." % "; ".join(named))
+    text.append("Report: %s" % (url or report_file))
+    return {"subject": ("%s is live" % domain)[:100], "text": "\n".join(text)}
+
+
+def launch_questions(names, types=("A",)):
+    """dns_propagation's ``records`` for ``names``: each name with each of ``types``."""
+    return [{"name": n, "type": t} for n in names or [] for t in types]
+
+
+def launch_announcement_cases(announcement, why="announced once the post-switch validation passes"):
+    """10.5's announcement case: sent now or by an earlier run (its record), or not (NOT RUN, blocking, ``why``)."""
+    a = announcement or {}
+    if not a.get("at"):
+        return [case("10.5", "announcement", "Platform availability is announced to the administrators", False, {},
+                     why, status="not_run")]
+    ok = bool(a.get("sns_message_id")) and (not a.get("webhook") or 200 <= int(a.get("webhook_status") or 0) < 300)
+    return [case("10.5", "announcement", "Platform availability is announced to the administrators", ok,
+                 dict((k, a.get(k)) for k in ("at", "topic", "sns_message_id", "webhook", "webhook_status", "record")),
+                 "SNS message %s, webhook status %s" % (a.get("sns_message_id"), a.get("webhook_status")))]
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -91,4 +243,12 @@ class FilterModule(object):
             "validate_encryption_cases": validate_encryption_cases,
             "validate_policy_cases": validate_policy_cases,
             "validate_signoff_cases": validate_signoff_cases,
+            "launch_server_addresses": launch_server_addresses,
+            "launch_dns_cases": launch_dns_cases,
+            "launch_continuity_cases": launch_continuity_cases,
+            "launch_post_decision": launch_post_decision,
+            "launch_announcement": launch_announcement,
+            "launch_drill_due": launch_drill_due,
+            "launch_questions": launch_questions,
+            "launch_announcement_cases": launch_announcement_cases,
         }

@@ -518,9 +518,22 @@ def latency_gate(cases: list[dict]) -> Any:
     return LATENCY_GATE_MS
 
 
+def earlier_entry(doc: Any, path: str) -> tuple[Optional[dict], Optional[str]]:
+    """What a report keeps of an earlier one (the pre-switch validation, in the one-command launch's final report):
+    its stage, verdict, time, counts, blocking ids and each criterion's status; or what is wrong with ``doc``."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("criteria"), list) or doc.get("stage") not in ("pre", "post"):
+        return None, "%s is not a launch report (launch-report.json: stage, verdict, criteria)" % path
+    return {"path": path, "stage": doc["stage"], "verdict": doc.get("verdict"), "generated": doc.get("generated"),
+            "summary": doc.get("summary") or {}, "blocking": doc.get("blocking") or [],
+            "statuses": dict((str(c.get("id")), c.get("status")) for c in doc["criteria"] if isinstance(c, dict)),
+            "waivers": [{"id": c.get("id"), "by": c["waiver"].get("by"), "reason": c["waiver"].get("reason")}
+                        for c in doc["criteria"] if isinstance(c, dict) and isinstance(c.get("waiver"), dict)]}, None
+
+
 def build(checks: Any, waivers: Any, stage: str, domain: str, generated: str, duration_s: Optional[float] = None,
-          check_mode: bool = False) -> tuple[Optional[dict], list[str]]:
-    """(the report document, []) or (None, every problem with the input) - nothing is rendered from bad input."""
+          check_mode: bool = False, earlier: Optional[list] = None) -> tuple[Optional[dict], list[str]]:
+    """(the report document, []) or (None, every problem with the input) - nothing is rendered from bad input.
+    ``earlier``: earlier_entry() of each earlier report this one carries (shown beside this one's statuses)."""
     problems = []
     if stage not in ("pre", "post"):
         problems.append("stage %r is not accepted; accepted: pre (before the name servers move) or post" % (stage,))
@@ -540,6 +553,7 @@ def build(checks: Any, waivers: Any, stage: str, domain: str, generated: str, du
         "generated": generated, "duration_s": duration_s, "check_mode": bool(check_mode), "summary": counts,
         "blocking": blocking, "warnings": warnings, "check_errors": errors,
         "latency": latency_groups(cases), "latency_gate_ms": latency_gate(cases), "criteria": criteria,
+        "earlier": list(earlier or []),
     }
     return report, []
 
@@ -605,14 +619,23 @@ def render_markdown(report: dict) -> str:
         lines.append("- warning: %s" % _md(w))
     if report["warnings"]:
         lines.append("")
-    lines += ["| id | status | criterion | measured | threshold | note |", "|---|---|---|---|---|---|"]
+    earlier = report.get("earlier") or []
+    for e in earlier:
+        lines.append("Carries the %s-cutover validation of %s: **%s** (%s) - `%s`." % (
+            _md(e["stage"]), _md(e["generated"]), _md(e["verdict"]), _md(", ".join(
+                "%s %s" % (v, k) for k, v in sorted(e["summary"].items()))), _md(e["path"])))
+    if earlier:
+        lines.append("")
+    extra = "".join(" %s |" % _md(e["stage"]) for e in earlier)
+    lines += ["| id | status |%s criterion | measured | threshold | note |" % extra,
+              "|---|---|%s---|---|---|---|" % ("---|" * len(earlier))]
     for c in report["criteria"]:
         note = c["message"]
         if c["waiver"] and c["status"] == "PASS":
             note = "waiver by %s not needed" % c["waiver"]["by"]
-        lines.append("| %s | %s | %s | %s | %s | %s |" % (
-            c["id"], c["status"], _md(c["title"]), _md(figure(c["measured"], c["unit"])),
-            _md(figure(c["threshold"], c["unit"])), _md(note)))
+        lines.append("| %s | %s |%s %s | %s | %s | %s |" % (
+            c["id"], c["status"], "".join(" %s |" % _md(e["statuses"].get(c["id"], "")) for e in earlier),
+            _md(c["title"]), _md(figure(c["measured"], c["unit"])), _md(figure(c["threshold"], c["unit"])), _md(note)))
     if report["latency"]:
         lines += ["", "## Latency (gate p95 < %s ms)" % _fmt(report["latency_gate_ms"]), "",
                   "| group | p50 ms | p95 ms | p99 ms |", "|---|---|---|---|"]
@@ -871,6 +894,18 @@ def render_html(report: dict) -> str:
                           _badge(c["status"]), figures, _evidence_cell(c)))
         out.append("</tbody>")
     out.append("</table></section>")
+    for n, e in enumerate(report.get("earlier") or []):
+        rows = "".join('<tr data-id="%s"><td>%s</td><td>%s</td><td>%s</td></tr>'
+                       % (_h(c["id"]), _h(c["id"]), _badge(e["statuses"].get(c["id"], "")), _badge(c["status"]))
+                       for c in report["criteria"])
+        waivers = "".join("<li>%s waived by %s: %s</li>" % (_h(w["id"]), _h(w["by"]), _h(w["reason"]))
+                          for w in e["waivers"])
+        out.append('<section class="earlier" id="earlier-%d"><h2>The %s-cutover validation: <span class="earlier-verdict">'
+                   "%s</span></h2><p class=\"meta\">Generated %s; %s. Its report: %s.</p>%s<table><thead><tr><th>id</th>"
+                   "<th>%s</th><th>%s</th></tr></thead><tbody>%s</tbody></table></section>"
+                   % (n, _h(e["stage"]), _h(e["verdict"]), _h(e["generated"]),
+                      _h(", ".join("%s %s" % (v, k) for k, v in sorted(e["summary"].items()))), _h(e["path"]),
+                      "<ul>%s</ul>" % waivers if waivers else "", _h(e["stage"]), _h(report["stage"]), rows))
     out.append('<section id="latency"><h2>Latency per endpoint group (p50 / p95 / p99, gate p95 &lt; %s ms)</h2>%s'
                "</section>" % (_h(_fmt(report["latency_gate_ms"])), _chart(report)))
     if report["check_errors"]:

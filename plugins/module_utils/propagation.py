@@ -186,7 +186,8 @@ def check(domain, expected, parents, resolvers, records, timeout, min_ratio, add
         authoritative, truth = [], {}
         for host in sorted(expected_set):
             server = servers.get(host)
-            row = {"server": host, "address": server["address"] if server else None, "answers": {}}
+            row = {"server": host, "address": server["address"] if server else None,
+                   "port": server["port"] if server else None, "answers": {}}
             if not server:
                 row.update(authoritative=False, error="no address found for %s" % host)
                 authoritative.append(row)

@@ -57,6 +57,14 @@ options:
       C(<playbook_dir>/reports/<domain>).
     type: path
     required: true
+  earlier_reports:
+    description:
+      - Earlier reports this one carries, each the path of a C(launch-report.json); their verdict, counts, waivers and
+        each criterion's status are shown beside this report's. The one-command launch's final report carries its
+        pre-cutover validation this way.
+    type: list
+    elements: path
+    default: []
   started_at:
     description:
       - When the validate phase started (ISO 8601, such as C(2025-01-31T12:00:00Z); without a zone UTC is assumed;
@@ -134,12 +142,13 @@ check_mode:
 """
 
 import datetime
+import json
 import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.directfanz.launch.plugins.module_utils.launch_report import build, render_all
+from ansible_collections.directfanz.launch.plugins.module_utils.launch_report import build, earlier_entry, render_all
 from ansible_collections.directfanz.launch.plugins.module_utils.validation import domain_problem
 
 FILES = (("json", "launch-report.json"), ("markdown", "launch-report.md"), ("junit", "launch-report.junit.xml"),
@@ -194,6 +203,7 @@ def main():
             domain=dict(type="str", required=True),
             output_dir=dict(type="path", required=True),
             started_at=dict(type="str"),
+            earlier_reports=dict(type="list", elements="path", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -209,8 +219,19 @@ def main():
     duration, problem = parse_started(p["started_at"], now)
     if problem:
         problems.append(problem)
+    earlier = []
+    for path in p["earlier_reports"]:
+        try:
+            with open(path, encoding="utf-8") as f:
+                entry, problem = earlier_entry(json.load(f), path)
+        except (OSError, ValueError) as e:
+            entry, problem = None, "earlier report %s could not be read: %s" % (path, e)
+        if problem:
+            problems.append(problem)
+        else:
+            earlier.append(entry)
     report, report_problems = build(p["checks"], p["waivers"], p["stage"], (p["domain"] or "").lower().rstrip("."),
-                                    now.strftime("%Y-%m-%dT%H:%M:%SZ"), duration, module.check_mode)
+                                    now.strftime("%Y-%m-%dT%H:%M:%SZ"), duration, module.check_mode, earlier)
     problems += report_problems
     if problems:
         module.fail_json(msg="launch_report: %d problem(s), nothing was written: %s" % (len(problems),

@@ -262,6 +262,20 @@ def check_hls(fetcher, kind, url, count, wait):
 
 
 def check_websocket(p, resolver):
+    """The handshake and a round trip. A handshake that times out (no answer at all, on a fresh connection) is tried
+    once more: one lost packet or a proxy reloading should not fail a launch, a dead path fails twice. Both attempts
+    are in the evidence; an answer that is not 101 is never retried."""
+    cases = _websocket_once(p, resolver)
+    if cases[0]["status"] == "fail" and "timed out" in cases[0]["message"]:
+        first = cases[0]["message"]
+        time.sleep(1)
+        cases = _websocket_once(p, resolver)
+        for c in cases:
+            c["evidence"] = dict(c.get("evidence") or {}, earlier_attempt=first)
+    return cases
+
+
+def _websocket_once(p, resolver):
     url = p["websocket_url"]
     parts = urlsplit(url)
     secure = parts.scheme == "wss"

@@ -31,7 +31,7 @@ from sandbox.platform.app import WebService
 from sandbox.platform.config import ConfigReader
 from sandbox.platform.faults import Faults
 from sandbox.platform.media import Segments, StreamService, WsService
-from sandbox.platform.providers import EmailProvider, LocalStripe, StripeProxy
+from sandbox.platform.providers import ChatWebhook, EmailProvider, LocalStripe, StripeProxy
 
 DEFAULT_TOKEN = "sandbox-test-token-3f9c2a7e51d84b06"  # a fixed sandbox credential, written to the state file
 SEED = Path(__file__).resolve().parents[1] / "seed" / "hostinger_zone.json"
@@ -72,6 +72,7 @@ class Platform:
         self.localstripe = LocalStripe(self.workdir, free_port())
         self.stripe = StripeProxy(self.localstripe, self.faults, args.domain)
         self.email = EmailProvider(args.domain, self.faults, SEED)
+        self.chat = ChatWebhook()
         self.segments = Segments(self.workdir / "media")
         self.services: dict[str, str] = {}
         self.web = WebService(self.doc, self.faults, args.domain, args.test_token,
@@ -104,6 +105,7 @@ class Platform:
     def state(self) -> dict[str, Any]:
         return {"services": dict(self.services), "control_url": "http://%s/__sim" % self.services["web"],
                 "stripe_api_base": "http://%s" % self.stripe_addr, "email_api_base": "http://%s" % self.email_addr,
+                "chat_webhook_url": "http://%s%s" % (self.email_addr, ChatWebhook.PATH),
                 "openapi_file": str(self.openapi_file), "test_token": self.args.test_token,
                 "localstripe_url": self.localstripe.base, "pid": os.getpid(),
                 "configured": not self.web.config.get("missing"), "missing": list(self.web.config.get("missing", [])),
@@ -163,7 +165,9 @@ class Platform:
             self.services["ws"] = await self.serve(WsService(self.faults).app())
             self.services["stream"] = await self.serve(StreamService(self.segments, self.faults).app())
             self.stripe_addr = await self.serve(self.stripe.app())
-            self.email_addr = await self.serve(self.email.app())
+            email_app = self.email.app()
+            self.chat.mount(email_app)  # the providers' loopback server also takes the announcement's webhook
+            self.email_addr = await self.serve(email_app)
             write_json(self.args.state_file, self.state())
             print("platform: up in %.1fs: %s" % (time.monotonic() - started, json.dumps(self.services)),
                   file=sys.stderr, flush=True)

@@ -296,3 +296,31 @@ class EmailProvider:
         app.router.add_post("/v3/mail/send", self.send)
         app.router.add_get("/__sim/messages", self.sim_messages)
         return app
+
+
+class ChatWebhook:
+    """A Slack-compatible incoming webhook (the launch's announcement): a JSON object with a non-empty ``text`` is
+    200 ``ok``, anything else 400 ``invalid_payload`` as Slack answers; what arrived is kept for ``/__sim/hooks``."""
+
+    PATH = "/services/launch/announce"
+
+    def __init__(self) -> None:
+        self.posts: list[dict[str, Any]] = []
+
+    async def post(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        ok = isinstance(body, dict) and isinstance(body.get("text"), str) and body["text"].strip() != ""
+        if ok:
+            self.posts.append({"received": time.time(), "text": body["text"],
+                               "content_type": request.headers.get("Content-Type", "")})
+        return web.Response(status=200 if ok else 400, text="ok" if ok else "invalid_payload")
+
+    async def sim_hooks(self, request: web.Request) -> web.Response:
+        return web.json_response({"posts": self.posts})
+
+    def mount(self, app: web.Application) -> None:
+        app.router.add_post(self.PATH, self.post)
+        app.router.add_get("/__sim/hooks", self.sim_hooks)

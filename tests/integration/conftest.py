@@ -114,7 +114,8 @@ class Run:
 SANDBOX_VAULT_PASSWORD = ROOT / "sandbox" / "seed" / "vault-password.txt"
 
 
-def playbook(sandbox, *args, inventory="inventories/sandbox", env=None, playbook_file="site.yml", vault=None):
+def playbook(sandbox, *args, inventory="inventories/sandbox", env=None, playbook_file="site.yml", vault=None,
+             timeout=600):
     """ansible-playbook as a user runs it; site.yml gets the sandbox's vault password (its config phase decrypts the
     example secrets file) unless ``vault`` is False or the arguments give one."""
     if vault is None:
@@ -127,7 +128,7 @@ def playbook(sandbox, *args, inventory="inventories/sandbox", env=None, playbook
         run_env.pop(key)  # the inventory must carry everything, as for a user who did not source .sandbox/env
     run_env.update(env or {})
     proc = subprocess.run([str(BIN / "ansible-playbook"), playbook_file, "-i", inventory, *args], check=False, cwd=ROOT,
-                          env=run_env, capture_output=True, text=True, timeout=600)
+                          env=run_env, capture_output=True, text=True, timeout=timeout)
     return Run(proc)
 
 

@@ -6,7 +6,7 @@ import json
 import re
 import time
 
-from conftest import aws_client, playbook, post, route53
+from conftest import aws_client, module, playbook, post, route53
 
 
 def puts(sandbox):
@@ -77,6 +77,12 @@ def test_the_whole_handoff_then_the_rollback(sandbox, whole_launch, tmp_path):
     assert moved == sorted(route53(fresh).get_hosted_zone(Id=route53(fresh).list_hosted_zones()["HostedZones"][0][
         "Id"])["DelegationSet"]["NameServers"])
     assert "Resolvers: resolver-1: new, resolver-2: new, resolver-3: new" in run.out
+    # every resolver asked every second for the mail records, the apex and the subdomains while they moved: each
+    # answer the old or the new zone's, none lost (the probe started before the switch and saw both)
+    said = " ".join(run.out.split())
+    probe = re.search(r"Continuity during the switch: (\d+) probes through 3 resolvers over [\d.]+ s \((\d+) questions, "
+                      r"(\d+) rounds\): 0 lost", said)
+    assert probe and int(probe.group(3)) >= 2 and int(probe.group(2)) >= 8, said[-4000:]
     assert json.loads(backup.read_text())["nameservers"] == ["ns1.dns-parking.com", "ns2.dns-parking.com"]
     # the lower TTLs and the certificates' records went to Hostinger before the name servers moved (the certificate
     # was issued through the DNS the world saw then): the zone PUTs come first in the simulator's log
@@ -125,3 +131,29 @@ def test_cutover_refuses_when_the_zone_names_other_name_servers(fresh):
     run = playbook(fresh, playbook_file="playbooks/cutover.yml")
     assert run.rc != 0 and "not the zone's delegation set" in run.out and "ns1.elsewhere.net" in run.out, run.out[-3000:]
     assert ns_puts(fresh) == []
+
+
+def test_the_continuity_probe_counts_an_empty_answer_lost_and_a_silent_resolver_unanswered(fresh, tmp_path):
+    # real nsd and unbound: the DNS world's resolvers answer the seed zone's MX as Hostinger's servers do; the TLD
+    # server, asked as if it were a resolver, answers with a referral and no MX (what a resolver that lost the record
+    # would say); a closed port never answers. Old and new servers are both Hostinger's here: no moto zone is needed.
+    world = fresh["dns_world"]
+    stop = tmp_path / "stop"
+    stop.write_text("")  # one round, then stop
+    resolvers = world["resolvers"] + [dict(world["parent_servers"][0], name="lost-it")] + [
+        {"address": "127.0.0.1", "port": 9, "name": "silent"}]
+    rc, out, result = module("dns_continuity", {
+        "domain": "directfanz.io", "questions": [{"name": "@", "type": "MX"}],
+        "old_nameservers": ["ns1.dns-parking.com", "ns2.dns-parking.com"],
+        "new_nameservers": ["ns1.dns-parking.com", "ns2.dns-parking.com"],
+        "resolvers": resolvers, "stop_file": str(stop), "query_timeout": 0.5})
+    assert rc == 0, out[-3000:]
+    assert result["rounds"] == 1 and result["probes"] == len(resolvers), result
+    assert result["lost"] == 1 and result["unanswered"] == 1 and result["counts"]["new"] == len(world["resolvers"])
+    assert [(a["resolver"], a["kind"]) for a in result["anomalies"]] == [("lost-it", "empty"), ("silent", "unanswered")]
+    assert result["summary"].startswith("%d probes through %d resolvers" % (len(resolvers), len(resolvers)))
+    assert "1 lost - lost-it directfanz.io. MX empty at" in result["summary"]
+    # bad input: refused before any query, naming what is accepted
+    rc, out, result = module("dns_continuity", {"domain": "directfanz.io", "questions": [{"name": "@", "type": "SOA"}],
+                                                "old_nameservers": [], "new_nameservers": ["ns1.dns-parking.com"]})
+    assert rc != 0 and "old_nameservers is empty" in out and "type must be one of A, AAAA" in out, out[-2000:]

@@ -258,6 +258,9 @@ class Platform:
                             content_type="video/mp2t" if name.endswith(".ts") else "video/mp4")
 
     async def websocket(self, request):
+        if self.faults.get("ws_hang", 0) > 0:  # the next N handshakes get no answer at all
+            self.faults["ws_hang"] -= 1
+            await asyncio.sleep(3)  # past the test's 1 s timeout, and short of the fixture's shutdown bound
         if self.faults.get("ws_drop_upgrade"):
             return web.Response(status=400, text="Can \"Upgrade\" only to \"WebSocket\".")
         ws = web.WebSocketResponse()
@@ -555,6 +558,20 @@ def test_a_proxy_that_drops_the_upgrade_fails_the_handshake(app):
     assert cases["websocket handshake"]["status"] == "fail" and cases["websocket handshake"]["measured"] == 400
     assert "not 101 Switching Protocols" in cases["websocket handshake"]["message"]
     assert cases["websocket round trip"]["status"] == "not_run"
+
+
+def test_a_handshake_left_unanswered_once_is_tried_again_and_twice_fails(app):
+    app.faults["ws_hang"] = 1
+    rc, out, result = streaming(app, live_url=None, vod_url=None, timeout=1)
+    cases = by_id(result)
+    assert cases["websocket handshake"]["status"] == "pass", cases["websocket handshake"]
+    assert cases["websocket handshake"]["evidence"]["earlier_attempt"] == "timed out after 1.0 s"
+    assert cases["websocket round trip"]["status"] == "pass"
+    app.faults["ws_hang"] = 2
+    rc, out, result = streaming(app, live_url=None, vod_url=None, timeout=1)
+    case = by_id(result)["websocket handshake"]
+    assert case["status"] == "fail" and case["message"] == "timed out after 1.0 s", case
+    assert case["evidence"]["earlier_attempt"] == "timed out after 1.0 s"
 
 
 def test_a_websocket_that_never_replies_fails_the_round_trip_in_bounded_time(app):
