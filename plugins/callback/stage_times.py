@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 name: stage_times
 type: aggregate
 short_description: Print how long each play (each stage of the one-command launch) took
-version_added: 0.4.0
+version_added: 0.10.0
 description:
   - At the end of a run, one line per play with its wall-clock seconds and its share of the run, then the total - the
     figure C(make sandbox) prints for each stage of C(playbooks/launch.yml) (build, drill, validate, cutover, proof).

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: dns_continuity
 short_description: Probe every resolver every second while the name servers move, and count every lost answer
-version_added: 0.4.0
+version_added: 0.10.0
 description:
   - Reads what the old and the new name servers answer for each of O(questions) (authoritatively, without
     recursion), then asks every resolver every O(interval) seconds for all of them until O(stop_file) exists or

@@ -3,10 +3,11 @@ the restore drill, the validation before the switch through the new zone's own s
 validation after it through the DNS world's resolvers, the announcement (SNS to moto, the stand-in providers' chat
 webhook) and the final report carrying both validations.
 
-In order, on one sandbox: a fault makes the pre-switch validation NO-GO - the run stops before any name-server PUT; the
-same fault waived by a named owner lets the whole launch through to GO and the announcement; the whole launch again
-changes nothing and proves it all again without announcing twice; then, switched back by the rollback playbook, a fault
-injected the moment the name servers move makes the post-switch validation NO-GO and the launch puts them back itself.
+In order, on one sandbox: `--check` on the empty account writes nothing and says why it cannot validate; a fault
+makes the pre-switch validation NO-GO - the run stops before any name-server PUT; the same fault waived by a named
+owner lets the whole launch through to GO and the announcement; the whole launch again changes nothing and proves it
+all again without announcing twice; then, switched back by the rollback playbook, a fault injected the moment the name
+servers move makes the post-switch validation NO-GO and the launch puts them back itself.
 
 The simulator dates its zone history a day back (`age --ahead`, what `make sandbox` does): the hour a lowered TTL needs
 before the switch is rehearsed by test_cutover.py with the real clock, not here."""
@@ -77,6 +78,19 @@ def rehearsal(sandbox):
         post(sandbox["hostinger_api_url"] + "/__sim/age", {"seconds": 86400, "ahead": True})
         _RUNS["started"] = True
     return sandbox
+
+
+def test_0_check_mode_on_an_empty_account_writes_nothing_and_says_why_it_stops(rehearsal):
+    run = launch(rehearsal, "--check")
+    assert run.rc != 0, run.out[-4000:]
+    assert "There is no Route 53 zone of directfanz.io to validate through before the switch" in " ".join(
+        run.out.split()), run.out[-4000:]
+    assert "Check mode: no restore drill" in run.out
+    # at Hostinger only reads and the zone API's dry run (POST .../validate: check mode validates what it would write)
+    writes = [r for r in requests(rehearsal) if r["method"] != "GET" and not r["path"].endswith("/validate")]
+    assert writes == [], writes
+    assert aws_client(rehearsal, "route53").list_hosted_zones()["HostedZones"] == []
+    assert registrar(rehearsal) == OLD_NS
 
 
 def test_1_nogo_before_the_switch_stops_before_any_name_server_put(rehearsal):
@@ -176,10 +190,14 @@ def test_4_a_fault_after_the_switch_puts_the_name_servers_back(rehearsal):
                 return
             time.sleep(0.2)
 
+    # the two validations of the run before sent ~1800 requests through the load balancer's WAF within minutes: its
+    # rate rule (2000 per 5 minutes, per address) would block this run's pre-switch validation. Let part of the window
+    # pass, and measure latency over 2 s per group instead of 5 (this test is about the rollback, not latency).
+    time.sleep(150)
     watcher = threading.Thread(target=break_on_switch, daemon=True)
     watcher.start()
     try:
-        run = launch(rehearsal, "--skip-tags", "build", validate_waf_burst_requests=0)
+        run = launch(rehearsal, "--skip-tags", "build", validate_waf_burst_requests=0, validate_latency_duration=2)
     finally:
         stop.set()
         watcher.join(5)
