@@ -137,10 +137,9 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.directfanz.launch.plugins.module_utils import continuity
-from ansible_collections.directfanz.launch.plugins.module_utils.dnsquery import (
-    DNSPYTHON_IMPORT_ERROR, HAS_DNSPYTHON, parse_server)
+from ansible_collections.directfanz.launch.plugins.module_utils.dnsquery import DNSPYTHON_IMPORT_ERROR, HAS_DNSPYTHON
 from ansible_collections.directfanz.launch.plugins.module_utils.propagation import (
-    PUBLIC_RESOLVERS, Asker, locate_servers)
+    PUBLIC_RESOLVERS, Asker, input_problems, locate_servers, parse_servers)
 from ansible_collections.directfanz.launch.plugins.module_utils.records import fqdn
 from ansible_collections.directfanz.launch.plugins.module_utils.validation import domain_problem
 
@@ -181,20 +180,13 @@ def main():
     for q in p["questions"]:
         if str(q.get("type", "")).upper() not in TYPES:
             problems.append("question %r: type must be one of %s" % (q, ", ".join(TYPES)))
-        if not str(q.get("name") or "").strip():
-            problems.append("question %r has no name (use @ for the apex)" % (q,))
+    problems += input_problems(p["questions"], p["resolvers"], p["nameserver_addresses"].values())
     if not 0.1 <= p["interval"] <= 60:
         problems.append("interval %s: accepted 0.1 to 60 seconds" % p["interval"])
     if p["max_seconds"] < 1:
         problems.append("max_seconds must be at least 1")
     if p["query_timeout"] <= 0:
         problems.append("query_timeout must be positive")
-    resolvers, addresses = [], {}
-    try:
-        resolvers = [parse_server(r) for r in (p["resolvers"] or [])]
-        addresses = dict((continuity.hosts([k])[0], parse_server(v)) for k, v in p["nameserver_addresses"].items())
-    except ValueError as e:
-        problems.append(str(e))
     if problems:
         module.fail_json(msg="dns_continuity: %d problem(s), nothing was asked: %s" % (len(problems), "; ".join(problems)),
                          problems=problems)
@@ -202,14 +194,12 @@ def main():
         module.fail_json(msg=missing_required_lib("dnspython"), exception=str(DNSPYTHON_IMPORT_ERROR))
 
     domain = p["domain"].lower().rstrip(".")
-    resolvers = resolvers or [parse_server(r) for r in PUBLIC_RESOLVERS]
-    for r in resolvers:
-        r["name"] = r.get("name") or "%s:%s" % (r["address"], r["port"])
+    resolvers = parse_servers(p["resolvers"] or PUBLIC_RESOLVERS)
     questions = [(fqdn(str(q["name"]), domain), str(q["type"]).upper()) for q in p["questions"]]
     asker = Asker(p["query_timeout"])
     with ThreadPoolExecutor(max_workers=16) as pool:
         servers = locate_servers(asker, pool, set(continuity.hosts(p["old_nameservers"] + p["new_nameservers"])),
-                                 resolvers, addresses)
+                                 resolvers, p["nameserver_addresses"])
     old = [servers[h] for h in continuity.hosts(p["old_nameservers"]) if h in servers]
     new = [servers[h] for h in continuity.hosts(p["new_nameservers"]) if h in servers]
     if not old or not new:

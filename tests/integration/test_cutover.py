@@ -153,7 +153,20 @@ def test_the_continuity_probe_counts_an_empty_answer_lost_and_a_silent_resolver_
     assert [(a["resolver"], a["kind"]) for a in result["anomalies"]] == [("lost-it", "empty"), ("silent", "unanswered")]
     assert result["summary"].startswith("%d probes through %d resolvers" % (len(resolvers), len(resolvers)))
     assert "1 lost - lost-it directfanz.io. MX empty at" in result["summary"]
+    assert result["changed"] is False
+    # check mode asks the same (it only reads), and a second run reports no change either
+    rc, out, again = module("dns_continuity", {
+        "domain": "directfanz.io", "questions": [{"name": "@", "type": "MX"}],
+        "old_nameservers": ["ns1.dns-parking.com", "ns2.dns-parking.com"],
+        "new_nameservers": ["ns1.dns-parking.com", "ns2.dns-parking.com"],
+        "resolvers": resolvers, "stop_file": str(stop), "query_timeout": 0.5}, "--check")
+    assert rc == 0 and again["changed"] is False and again["lost"] == 1 and again["unanswered"] == 1, out[-2000:]
     # bad input: refused before any query, naming what is accepted
     rc, out, result = module("dns_continuity", {"domain": "directfanz.io", "questions": [{"name": "@", "type": "SOA"}],
                                                 "old_nameservers": [], "new_nameservers": ["ns1.dns-parking.com"]})
     assert rc != 0 and "old_nameservers is empty" in out and "type must be one of A, AAAA" in out, out[-2000:]
+    assert "nothing was asked" in out
+    rc, out, result = module("dns_continuity", {"domain": "directfanz.io", "questions": [{"type": "MX"}],
+                                                "old_nameservers": ["ns1.dns-parking.com"],
+                                                "new_nameservers": ["ns1.dns-parking.com"], "resolvers": ["999.1.1.1"]})
+    assert rc != 0 and "needs name and type" in out and "'999.1.1.1' is malformed" in out, out[-2000:]
