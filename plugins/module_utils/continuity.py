@@ -4,10 +4,13 @@
 """The continuity probe behind dns_continuity: while the name servers move, every resolver is asked every second for
 the records users and mail depend on, and each answer is classed against what the old and the new servers answer.
 
-An answer is ``old`` or ``new`` when it equals the old or the new servers' answer; ``empty`` when it holds nothing
-where one of them has something (a lost record); ``differs`` when it is neither; ``servfail`` when the resolver cannot
-resolve the name (a lame or broken delegation, as users see it); ``unanswered`` when the resolver did not answer at all
-(a timeout or a network error: the resolver's or the path's problem, counted and shown but not a lost record).
+An answer is ``old`` or ``new`` when it equals the old or the new servers' answer; ``mixed`` when it is a CNAME from one
+zone whose target's records come from the other (a resolver still holds the old zone's CNAME while the target, expired
+sooner, was fetched afresh from the new servers: users reach an address a zone gives, so nothing is lost); ``empty``
+when it holds nothing where one of them has something (a lost record); ``differs`` when it is neither; ``servfail``
+when the resolver cannot resolve the name (a lame or broken delegation, as users see it); ``unanswered`` when the
+resolver did not answer at all (a timeout or a network error: the resolver's or the path's problem, counted and shown
+but not a lost record).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,24 +24,53 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.directfanz.launch.plugins.module_utils.propagation import _answer_values, canon_host
 
 LOST = ("empty", "differs", "servfail")
-KINDS = ("old", "new") + LOST + ("unanswered",)
+KINDS = ("old", "new", "mixed") + LOST + ("unanswered",)
 KEEP = 200  # anomalies kept with their times (all are counted)
 
 
 def classify(reply, qname, rdtype, old, new):
-    """The kind of one resolver answer, and the values it held."""
+    """The kind of one resolver answer, and the values it held. ``old``/``new``: {question key: values} of the old and
+    the new servers (truth()), which also hold the answers for the targets of their CNAMEs."""
     if "error" in reply:
         return "unanswered", reply["error"]
     if reply.get("rcode") == "SERVFAIL":
         return "servfail", "SERVFAIL"
     values = _answer_values(reply, qname, rdtype) if reply.get("rcode") == "NOERROR" else []
-    if values == new:
+    key = "%s %s" % (qname, rdtype)
+    if values == new.get(key):
         return "new", values
-    if values == old:
+    if values == old.get(key):
         return "old", values
     if not values:
         return "empty", values
-    return "differs", values
+    return _chained(values, key, rdtype, old, new) or "differs", values
+
+
+def _cname_targets(values):
+    return [v.split(" ", 1)[1] for v in values or [] if v.startswith("CNAME ")]
+
+
+def _chained(values, key, rdtype, old, new):
+    """The kind of a CNAME answer judged link by link: its CNAME must be one a zone gives for the name, and its
+    target's records what a zone gives for the target (any, when the target lies outside the zone: it does not move
+    with the name servers). None when a link is neither zone's."""
+    cnames = [v.split(" ", 1)[1] for v in values if v.startswith("CNAME ")]
+    rest = sorted(v for v in values if not v.startswith("CNAME "))
+    if len(cnames) != 1 or not rest:
+        return None
+    sides = {"old": old, "new": new}
+    link = set(side for side, answers in sides.items() if "CNAME " + cnames[0] in (answers.get(key) or []))
+    target_key = "%s %s" % (cnames[0], rdtype)
+    if not any(target_key in answers for answers in sides.values()):
+        target = {"old", "new"}
+    else:
+        target = set(side for side, answers in sides.items() if answers.get(target_key) == rest)
+    if not link or not target:
+        return None
+    both = link & target
+    if both:
+        return "new" if "new" in both else "old"
+    return "mixed"
 
 
 def truth(asker, servers, questions):
@@ -55,7 +87,7 @@ def truth(asker, servers, questions):
 
 
 def stamp(t):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)) + (".%03d" % int((t % 1) * 1000))
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + (".%03dZ" % int((t % 1) * 1000))
 
 
 def probe(asker, resolvers, questions, old_servers, new_servers, interval, max_seconds, stop_file=None,
@@ -64,6 +96,11 @@ def probe(asker, resolvers, questions, old_servers, new_servers, interval, max_s
     passed. Returns the summary dns_continuity reports."""
     old = truth(asker, old_servers, questions)
     new = truth(asker, new_servers, questions)
+    targets = sorted(set((target, rdtype) for qname, rdtype in questions for answers in (old, new)
+                         for target in _cname_targets(answers.get("%s %s" % (qname, rdtype)))) - set(questions))
+    if targets:  # what each zone answers for its CNAMEs' targets, to judge a chain whose links come from both
+        old.update(truth(asker, old_servers, targets))
+        new.update(truth(asker, new_servers, targets))
     missing = ["%s %s" % q for q in questions if "%s %s" % q not in old and "%s %s" % q not in new]
     counts = dict((k, 0) for k in KINDS)
     anomalies, per_resolver = [], dict((r["name"], {"probes": 0, "lost": 0, "unanswered": 0, "first_new": None})
@@ -77,7 +114,7 @@ def probe(asker, resolvers, questions, old_servers, new_servers, interval, max_s
             jobs = [(r, q, pool.submit(asker.ask, r, q[0], q[1], True)) for r in resolvers for q in questions]
             for resolver, (qname, rdtype), job in jobs:
                 key = "%s %s" % (qname, rdtype)
-                kind, values = classify(job.result(), qname, rdtype, old.get(key), new.get(key))
+                kind, values = classify(job.result(), qname, rdtype, old, new)
                 if kind == "empty" and not old.get(key) and not new.get(key):
                     kind = "new"  # nothing on either side: nothing to lose
                 counts[kind] += 1
@@ -119,6 +156,9 @@ def summary_text(result):
     if result["lost"]:
         first = [a for a in result["anomalies"] if a["kind"] in LOST][:3]
         text += " - " + "; ".join("%s %s %s at %s" % (a["resolver"], a["question"], a["kind"], a["at"]) for a in first)
+    if result["counts"].get("mixed"):
+        text += ", %d answered from both zones (an old CNAME, its target from the new servers: served)" % (
+            result["counts"]["mixed"])
     if result["unanswered"]:
         text += ", %d unanswered (timeouts, not counted as lost)" % result["unanswered"]
     return text
