@@ -16,7 +16,7 @@ description:
     recursion), then asks every resolver every O(interval) seconds for all of them until O(stop_file) exists or
     O(max_seconds) passed, classing each answer - C(old) or C(new) when it equals one side's, C(mixed) when it is a
     CNAME one side gives whose target's records the other side gives (a resolver kept the old CNAME and fetched
-    its target afresh: still served), C(empty) when it holds nothing where a side has something, C(differs) when
+    its target afresh - still served), C(empty) when it holds nothing where a side has something, C(differs) when
     it is neither, C(servfail), or C(unanswered) (a timeout or a network error).
   - C(empty), C(differs) and C(servfail) are lost answers (RV(lost)); C(unanswered) is counted apart (a resolver or a
     path that did not answer loses no record). Each anomaly is kept with its time (the first 200).

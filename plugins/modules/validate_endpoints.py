@@ -25,6 +25,7 @@ description:
     and Host set to the name, so the new stack can be swept before the name servers move.
   - Bounded - each request by O(timeout), the whole sweep by O(total_timeout), at most O(concurrency) requests
     in flight. An operation not started when O(total_timeout) runs out is a failing case saying so.
+  - The action plugin of the same name prints the sweep's progress while it runs (through O(progress_file)).
 author: DirectFanz platform team (@directfanz)
 options:
   openapi_file:
@@ -71,6 +72,15 @@ options:
     description: Requests in flight at once (1-64).
     type: int
     default: 8
+  progress_file:
+    description: A file a progress line is appended to when the sweep starts and every O(progress_interval)
+      seconds (operations answered, failing so far); the action plugin sets it and prints the lines as the
+      module runs.
+    type: path
+  progress_interval:
+    description: Seconds between progress lines.
+    type: float
+    default: 5
 attributes:
   check_mode:
     support: full
@@ -78,6 +88,9 @@ attributes:
   diff_mode:
     support: none
     description: Changes nothing.
+  action:
+    support: full
+    description: The action plugin of the same name prints the progress lines as they come.
 notes:
   - Requires schemathesis 4, requests and dnspython on the host that runs it.
 """
@@ -123,6 +136,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.directfanz.launch.plugins.module_utils import validate_checks as C
 from ansible_collections.directfanz.launch.plugins.module_utils import validate_net as N
+from ansible_collections.directfanz.launch.plugins.module_utils.progress import ProgressFile
 
 try:
     import requests
@@ -150,6 +164,8 @@ def input_problems(p):
         problems.append("total_timeout %s must be between 0 and 7200 seconds" % p["total_timeout"])
     if not 1 <= p["concurrency"] <= 64:
         problems.append("concurrency %s must be between 1 and 64" % p["concurrency"])
+    if not 0.5 <= p["progress_interval"] <= 600:
+        problems.append("progress_interval %s must be between 0.5 and 600 seconds" % p["progress_interval"])
     for item in p["exclude"]:
         method = item.split(" ", 1)[0]
         if " " not in item or method.lower() not in C.HTTP_METHODS:
@@ -282,17 +298,28 @@ def run(module):
             continue
         pending.append((label, title, built, source))
 
+    progress = ProgressFile(p["progress_file"])
+    progress.say("validate_endpoints: %d operations, %d to call at %d at a time, %d not run (%s)" % (
+        len(order), len(pending), p["concurrency"], sum(1 for c in cases.values() if c["status"] == "not_run"),
+        "read-only" if read_only else "with the test account"))
     pool = ThreadPoolExecutor(max_workers=p["concurrency"])
     futures = {}
     for label, title, built, source in pending:
         futures[pool.submit(sweep_one, built, base_url, session, headers, p["timeout"], checks)] = \
             (label, title, request_evidence(built, base_url, source))
     remaining = set(futures)
+    said_at = time.monotonic()
     while remaining:
         left = deadline - time.monotonic()
         if left <= 0:
             break
-        done, remaining = wait(remaining, timeout=left, return_when=FIRST_COMPLETED)
+        if time.monotonic() - said_at >= p["progress_interval"]:
+            said_at = time.monotonic()
+            answered = len(futures) - len(remaining)
+            progress.say("validate_endpoints: %d/%d answered, %d failing so far, %.0f s" % (
+                answered, len(futures), sum(1 for f in futures if f not in remaining and cases.get(
+                    futures[f][0], {}).get("status") == "fail"), said_at - started))
+        done, remaining = wait(remaining, timeout=min(left, p["progress_interval"]), return_when=FIRST_COMPLETED)
         for future in done:
             label, title, req = futures[future]
             try:
@@ -310,6 +337,9 @@ def run(module):
                               message="timed out after %s s: the sweep's total_timeout ran out before it answered"
                                       % p["total_timeout"])
     pool.shutdown(wait=False, cancel_futures=True)
+    progress.say("validate_endpoints: %d/%d answered, %d failing, %.0f s" % (
+        len(futures) - len(remaining), len(futures), sum(1 for c in cases.values() if c["status"] == "fail"),
+        time.monotonic() - started))
 
     out = C.unique_ids([cases[label] for label in order])
     out = C.redact(out, [p["token"]])
@@ -335,6 +365,8 @@ def main():
             timeout=dict(type="float", default=10),
             total_timeout=dict(type="float", default=300),
             concurrency=dict(type="int", default=8),
+            progress_file=dict(type="path"),
+            progress_interval=dict(type="float", default=5),
         ),
         supports_check_mode=True,
     )

@@ -16,14 +16,14 @@ description:
     OpenAPI document - every GET/HEAD operation with an C(x-launch-group) extension, called with its documented
     example inputs (a required parameter without an example leaves the operation out, said in the evidence).
   - An B(open-loop) fixed-rate client (aiohttp) sends O(rate) requests a second for O(duration) seconds to each
-    group in turn, round-robin over its operations, each request at its scheduled time whether or not the earlier
-    ones have answered, so a slow server cannot slow the client down and hide its own latency. Latency runs from
-    the start of each request (a wait for one of O(max_in_flight) connections included); errors (4xx/5xx,
-    connection errors) count at the time they failed, timeouts at O(timeout). How late the client sent (its own
-    lag) is reported apart as C(send_lag_p95_ms).
+    group in turn (or to all at once, O(groups_at_once)), round-robin over its operations, each request at its
+    scheduled time whether or not the earlier ones have answered, so a slow server cannot slow the client down
+    and hide its own latency. Latency runs from the start of each request (a wait for one of O(max_in_flight)
+    connections included); errors (4xx/5xx, connection errors) count at the time they failed, timeouts at
+    O(timeout). How late the client sent (its own lag) is reported apart as C(send_lag_p95_ms).
   - One case per group, id C(latency <group>) - pass when p95 is under O(threshold_ms) and at most
     O(max_error_rate) of the requests failed.
-  - The action plugin of the same name runs the module once per group and prints a line per group as it goes.
+  - The action plugin of the same name prints a line per group as each finishes (through O(progress_file)).
   - Names resolve through O(resolvers); connections go to the resolved address with SNI/Host set to the name.
 author: DirectFanz platform team (@directfanz)
 options:
@@ -53,10 +53,16 @@ options:
     type: list
     elements: str
     default: []
-  list_groups:
-    description: Only return RV(groups) (the action plugin asks this first); measures nothing.
+  groups_at_once:
+    description: Load every group at the same time, each at O(rate) (the mixed load production sees, in
+      O(duration) seconds rather than groups x O(duration)); C(false) loads one group after the other, so each
+      group's latency is its own alone. The evidence says which (C(groups_at_once), the number loaded together).
     type: bool
     default: false
+  progress_file:
+    description: A file a line per measured group is appended to as it finishes (the action plugin sets it and
+      prints the lines while the module runs).
+    type: path
   rate:
     description: Requests per second sent to each group (0.1-2000).
     type: float
@@ -91,7 +97,7 @@ attributes:
     description: Changes nothing.
   action:
     support: full
-    description: The action plugin of the same name runs a group at a time and prints its result.
+    description: The action plugin of the same name prints each group's result as it finishes.
 notes:
   - Requires aiohttp, requests and dnspython on the host that runs it.
   - No timing is asserted in the collection's tests; the bench (tools/bench_validate.py) compares this client
@@ -116,7 +122,7 @@ cases:
   type: list
   elements: dict
 groups:
-  description: The group names of the document (with O(list_groups), or the ones measured) and their operations.
+  description: The groups measured and their operations.
   returned: always
   type: dict
 series:
@@ -137,6 +143,7 @@ from urllib.parse import urlsplit
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.directfanz.launch.plugins.module_utils import validate_checks as C
+from ansible_collections.directfanz.launch.plugins.module_utils.progress import ProgressFile
 from ansible_collections.directfanz.launch.plugins.module_utils import validate_net as N
 
 try:
@@ -228,34 +235,60 @@ def sample_series(values):
     return [values[int(i * step)] for i in range(MAX_SERIES)]
 
 
+def progress_line(case):
+    e = case.get("evidence", {})
+    if e.get("p95_ms") is None:
+        return "validate_latency %s: %s" % (e.get("group", case["id"]), case.get("message") or case["status"])
+    return ("validate_latency %s: p50 %s ms, p95 %s ms, p99 %s ms over %d requests at %g req/s, %d errors - %s%s"
+            % (e["group"], e["p50_ms"], e["p95_ms"], e["p99_ms"], e["requests"], e["rate"], e["errors"],
+               case["status"].upper(), " (%s)" % case["message"] if case.get("message") else ""))
+
+
 def measure(module, planned, resolver):
+    """One case per group and its latency series. With ``groups_at_once`` every group is loaded at the same time
+    (each at ``rate``: the mixed load production sees), else one group after the other."""
     p = module.params
+    progress = ProgressFile(p["progress_file"])
     headers = {"Authorization": "Bearer %s" % p["token"]} if p["token"] else {}
-    cases, series = [], {}
+    cases, series = {}, {}
+    loaded = [name for name, group in planned.items() if group["targets"]]
     for name, group in planned.items():
         if not group["targets"]:
-            cases.append(C.case("latency %s" % name, "performance", "5.5", "p95 latency of the %s endpoints" % name,
-                                "fail", threshold=p["threshold_ms"], unit="ms",
-                                message="no operation of group %s can be called: %s" % (name, "; ".join(
-                                    group["skipped"])), evidence={"group": name, "skipped": group["skipped"]}))
-            continue
+            cases[name] = C.case("latency %s" % name, "performance", "5.5", "p95 latency of the %s endpoints" % name,
+                                 "fail", threshold=p["threshold_ms"], unit="ms",
+                                 message="no operation of group %s can be called: %s" % (name, "; ".join(
+                                     group["skipped"])), evidence={"group": name, "skipped": group["skipped"]})
+            progress.say(progress_line(cases[name]))
 
-        async def run_group(targets=group["targets"]):
-            connector = N.aiohttp_connector(resolver, p["ca_file"], limit=p["max_in_flight"])
-            return await load_group(targets, p["rate"], p["duration"], p["timeout"], headers, connector)
-
-        results = asyncio.run(run_group())
+    def finish(name, results):
+        group = planned[name]
         latencies = [r[0] for r in results]
         errors = [r[1] for r in results if r[1]]
         c = C.latency_case(name, latencies, len(errors), p["rate"], p["threshold_ms"], p["max_error_rate"],
                            error_samples=list(dict.fromkeys(errors)), duration=p["duration"])
         c["evidence"]["operations"] = [t[0] for t in group["targets"]]
         c["evidence"]["send_lag_p95_ms"] = C.latency_summary([r[2] for r in results])["p95_ms"]
+        c["evidence"]["groups_at_once"] = len(loaded) if p["groups_at_once"] else 1
         if group["skipped"]:
             c["evidence"]["skipped"] = group["skipped"]
-        cases.append(c)
+        cases[name] = c
         series[name] = sample_series(latencies)
-    return cases, series
+        progress.say(progress_line(C.redact([c], [p["token"]])[0]))
+
+    async def load(name):
+        connector = N.aiohttp_connector(resolver, p["ca_file"], limit=p["max_in_flight"])
+        finish(name, await load_group(planned[name]["targets"], p["rate"], p["duration"], p["timeout"], headers,
+                                      connector))
+
+    if p["groups_at_once"]:
+        async def every_group():
+            await asyncio.gather(*(load(name) for name in loaded))
+
+        asyncio.run(every_group())
+    else:
+        for name in loaded:
+            asyncio.run(load(name))
+    return [cases[name] for name in planned], series
 
 
 def main():
@@ -268,7 +301,8 @@ def main():
             ca_file=dict(type="path"),
             token=dict(type="str", no_log=True),
             groups=dict(type="list", elements="str", default=[]),
-            list_groups=dict(type="bool", default=False),
+            progress_file=dict(type="path"),
+            groups_at_once=dict(type="bool", default=False),
             rate=dict(type="float", default=20),
             duration=dict(type="float", default=10),
             threshold_ms=dict(type="float", default=200),
@@ -300,8 +334,6 @@ def main():
     if not all_groups:
         module.fail_json(msg="the OpenAPI document has no GET/HEAD operation with an x-launch-group extension")
     listing = dict((g, [op["id"] for op in ops]) for g, ops in all_groups.items() if not p["groups"] or g in p["groups"])
-    if p["list_groups"]:
-        module.exit_json(changed=False, cases=[], groups=listing, series={}, elapsed=0.0)
     try:
         resolver.resolve(urlsplit(base_url).hostname)
     except N.ResolutionError as exc:

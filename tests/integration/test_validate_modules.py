@@ -127,6 +127,7 @@ class Platform:
         self.faults = {}
         self.posts_made = []
         self.webhooks = []
+        self.seen = []  # (monotonic time, operation) of every request
         self.started = time.monotonic()
         self.loop = asyncio.new_event_loop()
         ready = threading.Event()
@@ -178,6 +179,7 @@ class Platform:
             await asyncio.sleep(0.1)
         op = "%s %s" % (request.method, request.match_info.route.resource.canonical
                         if request.match_info.route.resource else request.path)
+        self.seen.append((time.monotonic(), op))
         if self.faults.get("latency_ms"):
             await asyncio.sleep(self.faults["latency_ms"] / 1000.0)
         if self.faults.get("status", {}).get(op):
@@ -324,6 +326,7 @@ def app(platform):
     platform.burst = []
     platform.posts_made.clear()
     platform.webhooks.clear()
+    platform.seen.clear()
     yield platform
     platform.faults.clear()
 
@@ -374,6 +377,40 @@ def test_the_sweep_passes_every_read_only_operation_of_a_healthy_api(app):
     assert cases["POST /posts"]["status"] == "not_run" and "read_only" in cases["POST /posts"]["message"]
     assert app.posts_made == []
     assert result["summary"]["pass"] == 4 and result["summary"]["not_run"] == 1
+    # the action plugin's progress lines: what the sweep will do, then where it ended
+    assert "validate_endpoints: 5 operations, 4 to call at 8 at a time, 1 not run (read-only)" in out, out
+    assert "validate_endpoints: 4/4 answered, 0 failing," in out, out
+
+
+def test_the_sweep_prints_its_progress_while_it_runs(app):
+    # the platform hangs until the test lets it go: a progress line read before that was printed while the module
+    # ran (it cannot have finished)
+    app.faults["hang"] = True
+    args = {"openapi_file": str(write_document(app)), "base_url": app.api, "resolvers": [app.dns], "timeout": 20,
+            "total_timeout": 60, "progress_interval": 0.5}
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", PYTHONUNBUFFERED="1",
+               AWS_ENDPOINT_URL=CLOSED)
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "ansible"), "localhost", "-i", "localhost,", "-c",
+                             "local", "-e", "ansible_python_interpreter=%s" % sys.executable,
+                             "-m", "directfanz.launch.validate_endpoints", "-a", json.dumps(args)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+            if "0/4 answered, 0 failing so far" in line:
+                break
+        assert proc.poll() is None, seen  # still running
+        assert any("0/4 answered, 0 failing so far" in line for line in seen), seen
+    finally:
+        app.faults["hang"] = False
+        rest = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 0, "".join(seen) + rest
+    assert "validate_endpoints: 4/4 answered, 0 failing," in rest, rest
 
 
 def test_with_a_test_account_the_write_operations_are_called_and_the_token_never_returned(app):
@@ -465,6 +502,38 @@ def test_latency_measures_each_group_and_prints_a_line_per_group(app):
         assert "validate_latency %s: p50" % group in out
     assert cases["latency creators"]["evidence"]["operations"] == ["GET /creators", "GET /creators/{creatorId}"]
     assert_no_secret(out, result)
+
+
+def spans(app):
+    """{group: (first, last request time)} from what the test's platform saw."""
+    out = {}
+    for at, op in app.seen:
+        group = op.split("/")[2].split("?")[0] if op.startswith("GET /v1/") else None
+        if group:
+            first, last = out.get(group, (at, at))
+            out[group] = (min(first, at), max(last, at))
+    return out
+
+
+def test_groups_at_once_load_every_group_together_and_one_after_the_other_otherwise(app):
+    rc, out, result = latency(app, groups_at_once=True)
+    assert rc == 0, out
+    cases = by_id(result)
+    assert set(cases) == {"latency health", "latency creators", "latency posts"}
+    assert all(c["status"] == "pass" and c["evidence"]["requests"] == 40 and c["evidence"]["groups_at_once"] == 3
+               for c in cases.values()), cases
+    assert out.count("validate_latency ") >= 3 and "validate_latency posts: p50" in out
+    together = spans(app)
+    assert set(together) == {"health", "creators", "posts"}, together
+    # every group was being loaded while every other one was: the spans overlap
+    assert max(first for first, last in together.values()) < min(last for first, last in together.values())
+    app.seen.clear()
+    rc, out, result = latency(app)
+    alone = sorted(spans(app).values())
+    assert [c["id"] for c in result["cases"]] == list(cases)  # the document's order either way
+    assert all(c["evidence"]["groups_at_once"] == 1 for c in result["cases"])
+    # one after the other: each group's last request before the next group's first
+    assert all(a[1] < b[0] for a, b in zip(alone, alone[1:], strict=False)), alone
 
 
 def test_300_ms_of_added_latency_fails_every_group_on_p95(app):

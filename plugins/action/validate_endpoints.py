@@ -1,0 +1,16 @@
+# -*- coding: utf-8 -*-
+# Copyright: directfanz.launch contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Progress for validate_endpoints: the sweep of every operation is bounded by total_timeout (300 s by default) and
+a module cannot print while it runs, so the module appends a line every few seconds (answered so far, failing so far)
+to a progress file and this prints them as they come (plugin_utils/progress.py)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.directfanz.launch.plugins.plugin_utils.progress import ProgressAction
+
+
+class ActionModule(ProgressAction):
+    MODULE = "directfanz.launch.validate_endpoints"
