@@ -58,6 +58,11 @@ options:
     description: Regions to look for O(kms_aliases) in; defaults to O(region).
     type: list
     elements: str
+  zone_name:
+    description:
+      - The public Route 53 hosted zone to find by its exact name - its id, its delegation set and the names the
+        launch routes itself (alias A/AAAA sets), as the cutover and the pre-switch validation need them.
+    type: str
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -114,6 +119,15 @@ kms_keys:
   returned: always
   type: dict
   sample: {"eu-west-1": {"alias/example-operations": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-..."}}
+zone:
+  description:
+    - C({id, name, name_servers, routed_names}) of the public zone O(zone_name) - C(name_servers) its delegation set
+      and C(routed_names) the names with alias A/AAAA sets (CloudFront, the load balancer), both lowercase and sorted,
+      the names absolute (C(api.example.com.)); empty when O(zone_name) is not given or there is no such zone.
+  returned: always
+  type: dict
+  sample: {"id": "Z0123456789ABCDEFGHIJ", "name": "example.com.", "routed_names": ["api.example.com.", "example.com."],
+           "name_servers": ["ns-1.awsdns-01.org", "ns-2.awsdns-02.net"]}
 """
 
 import re
@@ -126,7 +140,8 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
-from ansible_collections.directfanz.launch.plugins.module_utils import acm, cloudfront
+from ansible_collections.directfanz.launch.plugins.module_utils import acm, cloudfront, route53
+from ansible_collections.directfanz.launch.plugins.module_utils.validation import domain_problem
 
 RETRY = AWSRetry.jittered_backoff(retries=8, delay=1, max_delay=20)
 ALIAS = re.compile(r"^alias/[A-Za-z0-9/_-]{1,250}$")
@@ -223,6 +238,20 @@ def kms_keys(module, aliases, region):
     return out
 
 
+def zone(module, name):
+    """The public zone ``name``: its id, delegation set and the names the launch routes with alias A/AAAA sets."""
+    conn = route53.client(module)
+    found = route53.find_zone(module, conn, name=name)
+    if not found:
+        return {}
+    zone_id = found["HostedZone"]["Id"].split("/")[-1]
+    routed = set(r["Name"].lower() for r in route53.list_record_sets(module, conn, zone_id)
+                 if r.get("AliasTarget") and r["Type"] in ("A", "AAAA"))
+    return {"id": zone_id, "name": found["HostedZone"]["Name"].lower(),
+            "name_servers": sorted(n.lower() for n in (found.get("DelegationSet") or {}).get("NameServers") or []),
+            "routed_names": sorted(routed)}
+
+
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
@@ -234,6 +263,7 @@ def main():
             network_name=dict(type="str"),
             kms_aliases=dict(type="list", elements="str", default=[], no_log=False),
             kms_regions=dict(type="list", elements="str"),
+            zone_name=dict(type="str"),
         ),
         supports_check_mode=True,
     )
@@ -242,7 +272,10 @@ def main():
     if bad:
         module.fail_json(msg="launch_facts: kms_aliases %s not accepted; accepted: alias names such as"
                              " alias/directfanz-operations" % ", ".join(repr(a) for a in bad))
-    out = {"certificates": {}, "load_balancer": {}, "distribution": {}, "network": {}, "kms_keys": {}}
+    if p["zone_name"] is not None and domain_problem(p["zone_name"]):
+        module.fail_json(msg="launch_facts: zone_name %r is not accepted: %s" % (p["zone_name"],
+                                                                                 domain_problem(p["zone_name"])))
+    out = {"certificates": {}, "load_balancer": {}, "distribution": {}, "network": {}, "kms_keys": {}, "zone": {}}
     if p["certificate_domain"]:
         for region in p["certificate_regions"]:
             found = certificate(module, p["certificate_domain"], region)
@@ -257,6 +290,8 @@ def main():
     if p["kms_aliases"]:
         for region in p["kms_regions"] or [p["region"]]:
             out["kms_keys"][region] = kms_keys(module, p["kms_aliases"], region)
+    if p["zone_name"]:
+        out["zone"] = zone(module, p["zone_name"])
     module.exit_json(changed=False, **out)
 
 

@@ -269,6 +269,8 @@ def measure(module, planned, resolver):
         c["evidence"]["operations"] = [t[0] for t in group["targets"]]
         c["evidence"]["send_lag_p95_ms"] = C.latency_summary([r[2] for r in results])["p95_ms"]
         c["evidence"]["groups_at_once"] = len(loaded) if p["groups_at_once"] else 1
+        if p["groups_at_once"] and len(loaded) > 1:
+            c["name"] += ", %d groups at once (%g req/s in all)" % (len(loaded), p["rate"] * len(loaded))
         if group["skipped"]:
             c["evidence"]["skipped"] = group["skipped"]
         cases[name] = c

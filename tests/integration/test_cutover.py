@@ -97,6 +97,11 @@ def test_the_whole_handoff_then_the_rollback(sandbox, whole_launch, tmp_path):
 
 
 def test_cutover_needs_the_confirmation(fresh):
+    # on an account without the zone it says what to run first, and switches nothing
+    none = playbook(fresh, playbook_file="playbooks/cutover.yml")
+    assert none.rc != 0 and "There is no public Route 53 zone of directfanz.io with name servers to switch to" in \
+        " ".join(none.out.split()), none.out[-3000:]
+    assert ns_puts(fresh) == []
     assert playbook(fresh, "--tags", "preflight,dns_zone").rc == 0
     run = playbook(fresh, "-e", "launch_cutover_confirm=", playbook_file="playbooks/cutover.yml")
     assert run.rc != 0 and "-e launch_cutover_confirm=directfanz.io" in run.out

@@ -522,6 +522,8 @@ def test_groups_at_once_load_every_group_together_and_one_after_the_other_otherw
     assert set(cases) == {"latency health", "latency creators", "latency posts"}
     assert all(c["status"] == "pass" and c["evidence"]["requests"] == 40 and c["evidence"]["groups_at_once"] == 3
                for c in cases.values()), cases
+    assert cases["latency posts"]["name"] == "p95 latency of the posts endpoints under 20 req/s, 3 groups at once " \
+        "(60 req/s in all)"
     assert out.count("validate_latency ") >= 3 and "validate_latency posts: p50" in out
     together = spans(app)
     assert set(together) == {"health", "creators", "posts"}, together
