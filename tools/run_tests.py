@@ -57,7 +57,7 @@ LAUNCH_FILES = ("test_site_phases.py", "test_validate_phase.py", "test_cutover.p
 # Seconds measured on this 2-core machine under CI load for files whose size says little about their run time (a few
 # whole-launch builds in a short file); any other file weighs its size / 120 (bytes per second: the last CI run's
 # shard times over the other files' sizes).
-SECONDS = {"test_site_phases.py": 1100, "test_launch.py": 1300, "test_cutover.py": 250, "test_validate_phase.py": 500,
+SECONDS = {"test_site_phases.py": 1100, "test_launch.py": 1000, "test_cutover.py": 250, "test_validate_phase.py": 500,
            "test_validate_modules.py": 200, "test_edge_standin.py": 80, "test_platform_standin.py": 60,
            "test_task_runner.py": 40, "test_launch_report_html.py": 40}
 

@@ -11,6 +11,8 @@ __metaclass__ = type
 
 import re
 
+from ansible.errors import AnsibleFilterError
+
 from ansible_collections.directfanz.launch.plugins.module_utils.ecs import image_problem
 
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
@@ -77,8 +79,15 @@ def host_rules(services, prefix, domain):
             for service in services]
 
 
-def waf_rules(managed_groups, rate_limit):
-    """wafv2_web_acl rules: the AWS managed groups in priority order, then a per-IP rate limit that blocks."""
+def waf_rules(managed_groups, rate_limit, window=300):
+    """wafv2_web_acl rules: the AWS managed groups in priority order, then a per-IP rate limit that blocks: more than
+    ``rate_limit`` requests in ``window`` seconds (60, 120, 300 or 600; 300 is AWS's default and is not sent)."""
+    if int(window) not in (60, 120, 300, 600):
+        raise AnsibleFilterError("waf_rules: the rate rule's window %s must be 60, 120, 300 or 600 seconds" % window)
+    rate = {"limit": int(rate_limit), "aggregate_key_type": "IP"}
+    if int(window) != 300:
+        rate["evaluation_window_sec"] = int(window)
+
     def visibility(name):
         return {"sampled_requests_enabled": True, "cloud_watch_metrics_enabled": True, "metric_name": name}
 
@@ -87,7 +96,7 @@ def waf_rules(managed_groups, rate_limit):
              for i, group in enumerate(managed_groups)]
     rules.append({"name": "rate-limit-per-ip", "priority": len(managed_groups), "action": {"block": {}},
                   "visibility_config": visibility("rate-limit-per-ip"),
-                  "statement": {"rate_based_statement": {"limit": int(rate_limit), "aggregate_key_type": "IP"}}})
+                  "statement": {"rate_based_statement": rate}})
     return rules
 
 

@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import math
 import re
 
 from ansible_collections.directfanz.launch.plugins.module_utils.validate_infra import case, encryption_cases, policy_cases
@@ -83,6 +84,31 @@ def validate_signoff_cases(signoffs, areas=None, today=None, source=""):
     for c in out:
         c["suite"] = "business"
     return out
+
+
+def validate_waf_burst_record(result, window=300):
+    """The record a validation's WAF burst leaves (the role keeps it in the domain's reports, ``waf-burst.json``):
+    when the burst the rate rule stopped ended, and the rule's ``window`` in seconds - what the next validation waits
+    out. ``{}`` when no burst met the rule (none sent, or a rule that did not block, which blocks nobody)."""
+    for c in (result or {}).get("cases") or []:
+        evidence = c.get("evidence") or {}
+        if c.get("id") == "waf rate burst" and c.get("status") == "pass" and evidence.get("ended"):
+            return {"ended": evidence["ended"], "window": int(window), "url": evidence.get("url"),
+                    "blocked_after": evidence.get("blocked_after")}
+    return {}
+
+
+def validate_waf_block_wait(record, margin=20, now=None):
+    """Seconds until the rate rule lets this host through again after the burst of ``record``
+    (validate_waf_burst_record): its end + the rule's window + ``margin`` - now, 0 when that has passed or there is no
+    record. AWS WAF counts a host's requests over the whole window and evaluates the rule every few seconds, so the
+    block of a burst lasts about the window; ``margin`` covers the evaluation's lag."""
+    record = record or {}
+    ended = _epoch(record.get("ended"))
+    if ended is None:
+        return 0
+    now = datetime.datetime.now(datetime.timezone.utc).timestamp() if now is None else float(now)
+    return max(0, int(math.ceil(ended + int(record.get("window") or 300) + float(margin) - now)))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -243,6 +269,8 @@ class FilterModule(object):
             "validate_encryption_cases": validate_encryption_cases,
             "validate_policy_cases": validate_policy_cases,
             "validate_signoff_cases": validate_signoff_cases,
+            "validate_waf_burst_record": validate_waf_burst_record,
+            "validate_waf_block_wait": validate_waf_block_wait,
             "launch_server_addresses": launch_server_addresses,
             "launch_dns_cases": launch_dns_cases,
             "launch_continuity_cases": launch_continuity_cases,

@@ -120,7 +120,7 @@ distribution:
 web_acls:
   description:
     - C(regional) / C(cloudfront) to C({name, metric_name, rate_limit}) (the CloudWatch metric name of the ACL and its
-      smallest rate-based rule limit, 0 if none).
+      smallest rate-based rule limit per 5 minutes - a 60 s window's limit counts five times - 0 if none).
   returned: always
   type: dict
 topics:
@@ -251,8 +251,10 @@ def web_acl(module, name, scope, region):
         return {}
     acl = aws_call(module, client, "read web ACL %s" % name, "get_web_acl", Name=name, Scope=scope,
                    Id=ours[0]["Id"])["WebACL"]
-    limits = [r["Statement"]["RateBasedStatement"]["Limit"] for r in acl.get("Rules") or []
-              if "RateBasedStatement" in (r.get("Statement") or {})]
+    # per 5 minutes, the alarm's period, whatever the rule's window (60-600 s)
+    rates = [r["Statement"]["RateBasedStatement"] for r in acl.get("Rules") or []
+             if "RateBasedStatement" in (r.get("Statement") or {})]
+    limits = [int(r["Limit"]) * 300 // int(r.get("EvaluationWindowSec") or 300) for r in rates]
     # CloudWatch's WebACL dimension is the ACL's metric name, which need not be its name
     return {"name": name, "metric_name": (acl.get("VisibilityConfig") or {}).get("MetricName") or name,
             "rate_limit": int(min(limits)) if limits else 0}

@@ -83,6 +83,13 @@ options:
     description: Seconds one request may take; a slower one is a timeout error.
     type: float
     default: 5
+  max_requests:
+    description: The most requests the whole load may send, C(0) for no bound - what a rate limit the validating host
+      is subject to leaves it (the WAF's rate rule, of which roles/validate gives half less the sweep's share). A
+      plan over it (groups x O(rate) x O(duration)) fails before the first load request, naming the figures, so the
+      measurement never measures the block.
+    type: int
+    default: 0
   max_in_flight:
     description: Connections open at once (a bound on the client, 1-2000); requests beyond it queue, and the
       queueing counts in their latency.
@@ -171,6 +178,8 @@ def input_problems(p):
         problems.append("max_error_rate %s must be between 0 and 1" % p["max_error_rate"])
     if not 0 < p["timeout"] <= 120:
         problems.append("timeout %s must be between 0 and 120 seconds" % p["timeout"])
+    if p["max_requests"] < 0:
+        problems.append("max_requests %s must be 0 (no bound) or more" % p["max_requests"])
     if not 1 <= p["max_in_flight"] <= 2000:
         problems.append("max_in_flight %s must be between 1 and 2000" % p["max_in_flight"])
     return problems
@@ -310,6 +319,7 @@ def main():
             threshold_ms=dict(type="float", default=200),
             max_error_rate=dict(type="float", default=0.01),
             timeout=dict(type="float", default=5),
+            max_requests=dict(type="int", default=0),
             max_in_flight=dict(type="int", default=256),
         ),
         supports_check_mode=True,
@@ -336,6 +346,12 @@ def main():
     if not all_groups:
         module.fail_json(msg="the OpenAPI document has no GET/HEAD operation with an x-launch-group extension")
     listing = dict((g, [op["id"] for op in ops]) for g, ops in all_groups.items() if not p["groups"] or g in p["groups"])
+    planned = len(listing) * len(C.schedule(p["rate"], p["duration"]))
+    if p["max_requests"] and planned > p["max_requests"]:
+        module.fail_json(msg="the load would send %d requests (%d groups x %g req/s x %g s), more than max_requests %d "
+                             "(what the rate limit leaves this validation); lower rate, duration or the groups, or "
+                             "raise max_requests with the limit (0: no bound) - no load request was sent"
+                             % (planned, len(listing), p["rate"], p["duration"], p["max_requests"]))
     try:
         resolver.resolve(urlsplit(base_url).hostname)
     except N.ResolutionError as exc:

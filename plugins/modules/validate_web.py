@@ -222,8 +222,10 @@ def burst_case(session, p, url):
     counts = {}
     for s in statuses:
         counts[str(s)] = counts.get(str(s), 0) + 1
+    # when it ended: the next validation waits out the rule's window from then (the role's burst record)
+    ended = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     evidence = {"url": url, "sent": len(statuses), "statuses": counts,
-                "seconds": round(time.monotonic() - started, 2)}
+                "seconds": round(time.monotonic() - started, 2), "ended": ended}
     name = "a burst of %d requests meets the rate rule (403)" % p["burst_requests"]
     if blocked_at:
         evidence["blocked_after"] = blocked_at[0]

@@ -18,6 +18,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 display = Display()
+POLL = 1.0  # seconds between two reads of the progress file
 
 
 def _new_lines(path, offset):
@@ -32,10 +33,9 @@ def _new_lines(path, offset):
     return [line for line in text.splitlines() if line.strip()], offset + complete
 
 
-def run_with_progress(action, module_name, module_args, task_vars, say=None, interval=1.0):
-    """``action._execute_module(...)`` with the module's progress lines printed as it runs (``say`` prints one;
-    default Display.display). The module must accept ``progress_file`` (module_utils/progress.py writes it)."""
-    say = say or display.display
+def run_with_progress(action, module_name, module_args, task_vars):
+    """``action._execute_module(...)`` with the module's progress lines printed as it runs (read every ``POLL``
+    seconds). The module must accept ``progress_file`` (module_utils/progress.py writes it)."""
     if getattr(action._connection, "transport", None) != "local":
         return action._execute_module(module_name=module_name, module_args=module_args, task_vars=task_vars)
     scratch = tempfile.mkdtemp(prefix="launch-progress-")  # mode 0700: the lines are for this run only
@@ -54,10 +54,10 @@ def run_with_progress(action, module_name, module_args, task_vars, say=None, int
     try:
         worker.start()
         while worker.is_alive():
-            worker.join(interval)
+            worker.join(POLL)
             lines, offset = _new_lines(path, offset)
             for line in lines:
-                say(line)
+                display.display(line)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if raised:

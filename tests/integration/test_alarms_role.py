@@ -89,7 +89,8 @@ def test_the_role_keeps_alarms_derived_from_what_was_built_and_a_second_run_writ
     assert memory["Dimensions"] == [{"Name": "DBInstanceIdentifier", "Value": "directfanz-sandbox-db"}]
     assert alarms[PREFIX + "rds-free-storage"]["Threshold"] == pytest.approx(0.05 * 100 * 1024 ** 3)
     assert alarms[PREFIX + "alb-p95-response-time"]["ExtendedStatistic"] == "p95"
-    assert alarms[PREFIX + "waf-regional-blocked-spike"]["Threshold"] == 2000  # the ACL's rate limit
+    # the ACL's rate limit per 5 minutes: the sandbox's rule allows 2000 per 60 s (cloudfront_waf_rate_window)
+    assert alarms[PREFIX + "waf-regional-blocked-spike"]["Threshold"] == 10000
     assert alarms[PREFIX + "cloudfront-cache-hit-rate"]["Threshold"] == 85
     assert "rds DatabaseConnections > 326 = 0.8 x max_connections 408" in first.out
     body = json.loads(client(built, "cloudwatch").get_dashboard(

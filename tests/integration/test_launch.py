@@ -154,6 +154,8 @@ def test_2_a_named_waiver_lets_the_whole_launch_through_to_go_and_the_announceme
     assert "5.2 by A. Owner (getPost is fixed in the next deploy)" in posted[0]["text"]
     assert str(reports(rehearsal).resolve() / "launch-report.html") in posted[0]["text"]
     assert "STAGE TIMES" not in run.out  # the callback is make sandbox's, not a default
+    # the post-switch burst is on record: the re-run below waits out what is left of its block before any request
+    assert json.loads((reports(rehearsal) / "waf-burst.json").read_text())["window"] == 60
     _RUNS["live"] = record
 
 

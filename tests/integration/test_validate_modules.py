@@ -568,6 +568,16 @@ def test_latency_refuses_bad_input_and_unknown_groups(app):
     rc, out, result = latency(app, groups=["nope"])
     assert rc != 0 and "groups nope are not in the document; its x-launch-group values are: creators, health" \
         in out, out
+    rc, out, result = module("validate_latency", {"openapi_url": app.api + "/openapi.json", "max_requests": -1})
+    assert rc != 0 and "max_requests -1 must be 0 (no bound) or more" in out, out
+    # a plan over the budget the WAF's rate rule leaves: refused before the first load request
+    app.seen.clear()
+    rc, out, result = latency(app, max_requests=119)
+    assert rc != 0 and "the load would send 120 requests (3 groups x 20 req/s x 2 s), more than max_requests 119" \
+        in out, out
+    assert not any(op.startswith("GET /v1/") for at, op in app.seen), app.seen
+    rc, out, result = latency(app, max_requests=120, groups=["health"])
+    assert rc == 0 and by_id(result)["latency health"]["evidence"]["requests"] == 40, out
 
 
 # --- streaming ---------------------------------------------------------------------------------------------------

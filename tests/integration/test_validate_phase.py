@@ -11,6 +11,7 @@ The faulty run comes first: the healthy run's WAF rate burst gets this host bloc
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -145,6 +146,12 @@ def test_a_healthy_platform_is_go_and_the_report_shows_every_criterion(launched)
     for fmt in ("launch-report.md", "launch-report.junit.xml", "launch-report.html"):
         assert (launched["report_dir"] / "healthy" / fmt).stat().st_size > 1000, fmt
     assert "GO" in run.out and str(launched["report_dir"] / "healthy") in run.out
+    # the burst the rate rule stopped is on record, for the next validation to wait its block out
+    burst = next(c for c in criteria["9.1"]["cases"] if c["id"] == "waf rate burst")
+    record = json.loads((launched["report_dir"] / "healthy" / "waf-burst.json").read_text())
+    assert record["window"] == 60 and record["url"] == "https://api.directfanz.io/", record  # the sandbox's window
+    evidence = next(e["evidence"] for e in criteria["9.1"]["evidence"] if e["case"] == "waf rate burst")
+    assert record["blocked_after"] == burst["measured"] and record["ended"] == evidence["ended"], (record, evidence)
 
     # the page a person reads, in a real browser
     html = launched["report_dir"] / "healthy" / "launch-report.html"
@@ -204,10 +211,22 @@ def test_the_infrastructure_check_only_reads_and_refuses_bad_input_before_any_ca
 def test_the_phase_in_check_mode_writes_nothing_to_aws_and_charges_nothing(launched):
     """The whole phase with --check, its AWS traffic through the recording proxy: only reads (no S3 probe object put,
     no secret touched); the payment check makes no charge; the report still says which checks did not run."""
+    # a burst the rule stopped 30 s ago, under its 60 s window: the phase waits the rest out before its first request
+    # to the platform (what it does before that - AWS reads - takes up to ~15 s of it)
+    record = launched["report_dir"] / "recent-burst.json"
+    ended = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 30))
+    record.write_text(json.dumps({"ended": ended, "window": 60, "url": "https://api.directfanz.io/"}))
     proxy = Recorder(launched["aws_endpoint_url"])
     try:
         run, report, criteria = validate(launched, "check-mode", "--check", launch_aws_endpoint_url=proxy.url,
-                                         validate_waf_burst_requests=0)
+                                         validate_waf_burst_requests=0, validate_waf_burst_record=str(record),
+                                         validate_waf_block_margin=0)
+        said = " ".join(run.out.split())
+        waited = re.search(r"ended at %s; its rule counts over 60 s, so it blocks this host until then \+ the window: "
+                           r"waiting (\d+) s before the first request" % ended, said)
+        assert waited and 1 <= int(waited.group(1)) <= 30, said[said.find("Read when the last WAF"):][:2000]
+        assert "Pausing for %s seconds" % waited.group(1) in run.out
+        assert json.loads(record.read_text())["ended"] == ended  # no burst in this run: the record stays
         assert len(proxy.exchanges) > 50 and proxy.any_writes() == [], proxy.any_writes()
         assert "GetSecretValue" in proxy.calls  # the secrets lookups went through it too
         assert report["check_mode"] is True and report["verdict"] == "NO-GO"  # what did not run cannot pass

@@ -105,6 +105,43 @@ def test_the_drill_is_due_without_a_fresh_passing_record():
     assert F.launch_drill_due({"ok": True, "finished": "yesterday"}, 168, now)
 
 
+def test_a_burst_the_rate_rule_stopped_is_waited_out_for_its_window():
+    burst = {"id": "waf rate burst", "status": "pass", "evidence": {
+        "url": "https://api.directfanz.io/", "ended": "2026-12-02T10:00:00Z", "blocked_after": 2013}}
+    record = F.validate_waf_burst_record({"cases": [{"id": "terms page", "status": "pass"}, burst]}, "60")
+    assert record == {"ended": "2026-12-02T10:00:00Z", "window": 60, "url": "https://api.directfanz.io/",
+                      "blocked_after": 2013}
+    # no 403 in the burst (no rule blocked it), no burst sent, no result: nothing to wait for
+    assert F.validate_waf_burst_record({"cases": [dict(burst, status="fail")]}, 60) == {}
+    assert F.validate_waf_burst_record({"cases": [{"id": "waf rate burst", "status": "not_run"}]}, 60) == {}
+    assert F.validate_waf_burst_record(None) == {}
+    ended = F._epoch("2026-12-02T10:00:00Z")
+    assert F.validate_waf_block_wait(record, 20, ended + 5) == 75  # 60 s window + 20 s margin - 5 s since
+    assert F.validate_waf_block_wait(record, 20, ended + 79.5) == 1  # rounded up, never short
+    assert F.validate_waf_block_wait(record, 20, ended + 81) == 0
+    assert F.validate_waf_block_wait(dict(record, window=300), 0, ended + 100) == 200
+    assert F.validate_waf_block_wait({}, 20) == 0 and F.validate_waf_block_wait(None) == 0
+    assert F.validate_waf_block_wait({"ended": "a minute ago", "window": 60}, 20) == 0
+
+
+def test_the_rate_rule_sends_its_window_only_when_it_is_not_awss_default():
+    from ansible.errors import AnsibleFilterError
+    from ansible_collections.directfanz.launch.plugins.filter.launch import waf_rules
+
+    def rate(rules):
+        return rules[-1]["statement"]["rate_based_statement"]
+
+    assert rate(waf_rules(["AWSManagedRulesCommonRuleSet"], 2000)) == {"limit": 2000, "aggregate_key_type": "IP"}
+    assert rate(waf_rules([], "2000", 300)) == {"limit": 2000, "aggregate_key_type": "IP"}
+    assert rate(waf_rules([], 2000, "60")) == {"limit": 2000, "aggregate_key_type": "IP", "evaluation_window_sec": 60}
+    try:
+        waf_rules([], 2000, 90)
+    except AnsibleFilterError as e:
+        assert "window 90 must be 60, 120, 300 or 600 seconds" in str(e)
+    else:
+        raise AssertionError("a 90 s window was accepted")
+
+
 def test_the_announcement_names_the_verdict_the_waivers_and_the_report():
     a = F.launch_announcement({"verdict": "GO", "summary": {"pass": 49, "waived": 1, "fail": 0, "not_run": 0},
                                "waived": [{"id": "5.5", "by": "A. Owner", "reason": "p95 tuned next week"}]},
