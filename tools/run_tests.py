@@ -55,15 +55,16 @@ LAUNCH_FILES = ("test_site_phases.py", "test_validate_phase.py", "test_cutover.p
 
 
 # Seconds measured on this 2-core machine under CI load for files whose size says little about their run time (a few
-# whole-launch builds in a short file); any other file weighs its size / 120 (bytes per second: the last CI run's
-# shard times over the other files' sizes).
-SECONDS = {"test_site_phases.py": 1100, "test_launch.py": 1000, "test_cutover.py": 250, "test_validate_phase.py": 500,
+# whole-launch builds in a short file); any other file weighs its size / 250 (bytes per second: the CI run of
+# 2026-12-03, its shards' times less these files' over the other files' sizes). Each integration shard ends with
+# "seconds per file: {...}" (tests/integration/conftest.py), what to read when these drift.
+SECONDS = {"test_site_phases.py": 620, "test_launch.py": 1000, "test_cutover.py": 230, "test_validate_phase.py": 230,
            "test_validate_modules.py": 200, "test_edge_standin.py": 80, "test_platform_standin.py": 60,
            "test_task_runner.py": 40, "test_launch_report_html.py": 40}
 
 
 def weight(f: Path) -> float:
-    return SECONDS.get(f.name, f.stat().st_size / 120)
+    return SECONDS.get(f.name, f.stat().st_size / 250)
 
 
 def shards(count: int) -> list[list[str]]:

@@ -14,6 +14,21 @@ import pytest
 
 from sandbox.aws_proxy import AwsProxy
 
+_FILE_SECONDS: dict = {}
+
+
+def pytest_runtest_logreport(report):
+    """Seconds per test file (setup, call and teardown): printed at the end, for tools/run_tests.py's shard weights."""
+    name = report.nodeid.split("::")[0].rsplit("/", 1)[-1]
+    _FILE_SECONDS[name] = _FILE_SECONDS.get(name, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _FILE_SECONDS:
+        terminalreporter.write_line("seconds per file: " + json.dumps(
+            dict((k, round(v)) for k, v in sorted(_FILE_SECONDS.items(), key=lambda kv: -kv[1]))))
+
+
 CLOSED = "http://127.0.0.1:9"  # a closed loopback port: a module that calls it fails to connect
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
