@@ -1,5 +1,5 @@
 """moto's server with one correction, made here and nowhere else: bucket policy statements whose conditions moto
-cannot evaluate are not applied.
+cannot evaluate are not applied. Beside it, a count of the changes (below) and the AWS managed policies made faster.
 
 moto evaluates an S3 bucket policy on every object request without the request's condition context (it passes no
 ``aws:SecureTransport``, ``aws:SourceArn``...), and a statement with any ``Condition`` then counts as an explicit Deny -
@@ -18,11 +18,21 @@ when it moved. A request counts unless it is a read: its action (``X-Amz-Target`
 HEAD. moto also moves a few resources along on reads (an ECS task's status, an RDS instance's); a follower waiting on
 such a step keeps polling, and every follower re-reads after ``refresh`` seconds whatever the count says.
 
+The managed policies: with ``MOTO_IAM_LOAD_MANAGED_POLICIES=true`` (the RDS monitoring role attaches one, so the
+sandbox sets it) moto builds every AWS managed policy - about 1,300, parsed from a 4 MB JSON text, each document dumped
+back to a string - whenever it makes an IAM backend: after every ``/moto-api/reset`` once per loaded partition, and
+again on the next request, which looks its access key up in every partition (``get_account_id_from``). Sampled with
+py-spy while the integration tests ran, that was 73 % of moto's CPU, and moto about a quarter of ``make test``'s. Here
+moto makes them once per account and partition, and every backend after that gets copies - objects of its own, with
+what moto made (tests/unit/test_moto_managed_policies.py compares the two). One difference: a policy's id stays the
+same across resets, where moto draws a new random one each time; AWS's managed policies keep theirs too.
+
 Run: ``python -m sandbox.moto_server -H 127.0.0.1 -p PORT`` (moto_server's own options).
 """
 
 from __future__ import annotations
 
+import copy
 import io
 import itertools
 import json
@@ -33,6 +43,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from moto.iam import access_control
+from moto.iam import models as iam_models
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main as moto_main
 
@@ -46,6 +57,29 @@ def is_action_permitted(self, action, resource="*", principal=None, incoming_con
 
 
 access_control.IAMPolicyStatement.is_action_permitted = is_action_permitted
+
+MOTO_AWS_MANAGED_POLICIES = iam_models.IAMBackend._init_aws_policies  # moto's own, for tests/unit to compare with
+_MADE: dict[tuple[str, str], list[iam_models.ManagedPolicy]] = {}
+
+
+def aws_managed_policies(self: iam_models.IAMBackend) -> list[iam_models.ManagedPolicy]:
+    """``IAMBackend._init_aws_policies``, moto's policies made once per account and partition and copied after that
+    (see the module's text): each backend gets objects of its own - the policy, its versions, its tags."""
+    if not iam_models.load_iam_aws_managed_policies():
+        return []  # moto's default, as moto decides it
+    made = _MADE.get((self.account_id, self.region_name))
+    if made is None:
+        made = _MADE[(self.account_id, self.region_name)] = MOTO_AWS_MANAGED_POLICIES(self)
+    policies = []
+    for policy in made:
+        fresh = copy.copy(policy)
+        fresh.versions = [copy.copy(version) for version in policy.versions]
+        fresh.tags = dict(policy.tags)
+        policies.append(fresh)
+    return policies
+
+
+iam_models.IAMBackend._init_aws_policies = aws_managed_policies
 
 READ_ACTION = re.compile(r"(Describe|List|Get|Head|Lookup|Search|Query|Scan|BatchGet|Select|Validate|Test)[A-Z]")
 CHANGES_PATH = "/__sandbox/changes"
