@@ -97,10 +97,14 @@ def drill_leftovers(sandbox):
     names = [i["DBInstanceIdentifier"] for i in rds.describe_db_instances()["DBInstances"]]
     names += [s["DBSnapshotIdentifier"] for s in rds.describe_db_snapshots()["DBSnapshots"]]
     moto = [n for n in names if "-drill-" in n]
+
+    def standin(state):
+        return [x for x in (*state["instances"], *state["snapshots"]) if "-drill-" in x]
+
     # the stand-in removes a deleted instance's cluster and a deleted snapshot's copy when it next follows moto
-    state = wait_standin(sandbox, lambda s: not [x for x in (*s["instances"], *s["snapshots"]) if "-drill-" in x]
-                         or moto, "drill clusters and snapshot copies removed", timeout=90)
-    return moto + [i for i in state["instances"] if "-drill-" in i] + [s for s in state["snapshots"] if "-drill-" in s]
+    state = wait_standin(sandbox, lambda s: not standin(s) or moto, "drill clusters and snapshot copies removed",
+                         timeout=90)
+    return moto + standin(state)
 
 
 def sentinels(sandbox):
